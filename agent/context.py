@@ -1,0 +1,31 @@
+"""Per-run knobs, read by the nodes through `Runtime[Context]` (and shown by Studio as run settings).
+
+Values come from the caller for each run, never from the model: `user_id` in particular is what the
+booking tools act for, so a customer cannot book or cancel for someone else by asking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_USER_ID = "anonymous"
+DEFAULT_TIMEZONE = "America/New_York"
+
+
+@dataclass(kw_only=True)
+class Context:
+    """Run-scoped settings of one turn.
+
+    Attributes:
+        user_id: Who the booking tools act for; injected into their hidden `user_id` argument.
+        timezone: IANA timezone used for "today" in the system prompt.
+    """
+
+    user_id: str = field(
+        default=DEFAULT_USER_ID,
+        metadata={"description": "The customer the booking tools act for."},
+    )
+    timezone: str = field(
+        default=DEFAULT_TIMEZONE,
+        metadata={"description": "IANA timezone in which Lex reads 'today' and 'tomorrow'."},
+    )

@@ -1,0 +1,153 @@
+"""The Lex agent: a model node and a tool node in a loop, until the model answers in plain text.
+
+`build_graph` returns the uncompiled `StateGraph` so each caller compiles it with its own
+checkpointer: the API with its SQLite saver, LangGraph Studio with none (it brings its own).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langchain_core.tools import BaseTool, ToolException
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.prebuilt import ToolNode
+from langgraph.prebuilt.tool_node import ToolCallRequest
+from langgraph.runtime import Runtime
+from langgraph.types import Checkpointer, Command
+
+from agent.context import Context
+from agent.prompts import build_system_prompt
+from agent.state import AgentState
+
+logger = logging.getLogger(__name__)
+
+CALL_MODEL = "call_model"
+"""Name of the node that asks the chat model for the next message."""
+TOOLS = "tools"
+"""Name of the node that runs the tools the model asked for."""
+USER_ID_ARG = "user_id"
+"""Tool argument hidden from the model, injected as `InjectedState(USER_ID_ARG)`."""
+
+STEP_LIMIT_REPLY = (
+    "Sorry, I could not finish that request in one go. Could you tell me again, "
+    "step by step, what you would like me to do?"
+)
+EMPTY_ANSWER_REPLY = "Here is what I found. Is there anything else I can help you with?"
+
+MIN_STEPS_FOR_TOOLS = 3
+"""Steps a tool call needs before the limit: this model step, the tools, the model's answer."""
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """Returns the current instant, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def tool_error_message(error: Exception) -> str:
+    """Turns a failed tool call into text the model can answer to.
+
+    Expected failures (`ToolException`, bad arguments) pass their message on; anything else is a
+    bug in a tool, logged with its traceback and reported to the model without internals.
+    """
+    if isinstance(error, ToolException):
+        return f"Error: {error}"
+    if isinstance(error, ValueError):
+        return f"Error: invalid arguments: {error}"
+    logger.exception("tool failed unexpectedly", exc_info=error)
+    return (
+        "Error: the tool failed unexpectedly and did nothing. Tell the customer it did not work "
+        "and offer to try again."
+    )
+
+
+async def inject_user_id(
+    request: ToolCallRequest,
+    execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
+) -> ToolMessage | Command[Any]:
+    """Hands the run context's `user_id` to tools as the state field they inject.
+
+    Tools declare `user_id: Annotated[str, InjectedState("user_id")]`: the argument is absent from
+    the schema sent to the model, and ToolNode drops any value the model forges for it. The id lives
+    in the run context, not in the saved state, so it is set here for each call.
+    """
+    context = request.runtime.context if request.runtime is not None else None
+    user_id = context.user_id if isinstance(context, Context) else Context().user_id
+    state = request.state if isinstance(request.state, dict) else {}
+    return await execute(request.override(state={**state, USER_ID_ARG: user_id}))
+
+
+def route_model_output(state: AgentState) -> Literal["tools", "__end__"]:
+    """Runs the tools when the last assistant message asked for some; otherwise the turn ends."""
+    last = state["messages"][-1]
+    if isinstance(last, AIMessage) and last.tool_calls:
+        return "tools"
+    return "__end__"
+
+
+def build_graph(
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    *,
+    clock: Clock = utc_now,
+    prompt_facts: Sequence[str] = (),
+) -> StateGraph[AgentState, Context, AgentState, AgentState]:
+    """Builds the uncompiled agent graph.
+
+    Args:
+        model: The chat model (ChatGroq, the offline model, or a test double).
+        tools: The tools the model may call.
+        clock: Source of "now" for the system prompt.
+        prompt_facts: Lines appended to the system prompt (the dealership directory).
+    """
+    model_with_tools = model.bind_tools(list(tools))
+
+    async def call_model(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+        context = runtime.context if isinstance(runtime.context, Context) else Context()
+        system = build_system_prompt(now=clock(), timezone=context.timezone, facts=prompt_facts)
+        response = await model_with_tools.ainvoke([SystemMessage(system), *state["messages"]])
+        if not isinstance(response, AIMessage):
+            raise TypeError(f"chat model returned {type(response).__name__}, not AIMessage")
+        if response.tool_calls and state["remaining_steps"] < MIN_STEPS_FOR_TOOLS:
+            # The tools could run, but no step would be left to answer from their results.
+            logger.warning("step limit reached; answering without the requested tools")
+            response = AIMessage(id=response.id, content=STEP_LIMIT_REPLY)
+        elif not response.tool_calls and not response.text.strip():
+            # The chat page drops a turn that has no text, tool cards included.
+            response = AIMessage(id=response.id, content=EMPTY_ANSWER_REPLY)
+        return {"messages": [response]}
+
+    builder = StateGraph(AgentState, context_schema=Context)
+    builder.add_node(CALL_MODEL, call_model)
+    builder.add_node(
+        TOOLS,
+        ToolNode(
+            list(tools),
+            handle_tool_errors=tool_error_message,
+            awrap_tool_call=inject_user_id,
+        ),
+    )
+    builder.add_edge(START, CALL_MODEL)
+    builder.add_conditional_edges(CALL_MODEL, route_model_output, [TOOLS, END])
+    builder.add_edge(TOOLS, CALL_MODEL)
+    return builder
+
+
+def compile_graph(
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    *,
+    checkpointer: Checkpointer = None,
+    clock: Clock = utc_now,
+    prompt_facts: Sequence[str] = (),
+) -> CompiledStateGraph[AgentState, Context, AgentState, AgentState]:
+    """Builds and compiles the agent graph with the given checkpointer (None for Studio)."""
+    builder = build_graph(model, tools, clock=clock, prompt_facts=prompt_facts)
+    return builder.compile(checkpointer=checkpointer, name="lex")

@@ -1,0 +1,106 @@
+"""The composition root: reads settings, opens the database, wires model, tools and graph.
+
+`create_app` takes everything a test may want to replace (settings, chat model, clock) and builds
+the real parts for the rest. The lifespan owns the database connections: opened at startup with
+their tables set up, closed at shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from langchain_core.language_models import BaseChatModel
+
+from agent.graph import Clock, compile_graph, utc_now
+from api.app_state import LexServices
+from api.chat_models import ChatModelChoice, choose_chat_model
+from api.errors import install_error_handlers
+from api.routes import health, query
+from api.settings import Settings
+from checkpoints.appointments import open_appointment_book
+from checkpoints.saver import open_checkpointer, sqlite_path
+from tools import ToolServices, build_tools
+from tools.directory import directory_prompt_lines
+from tools.weather import OpenMeteoWeather, SimulatedWeather, WeatherProvider
+
+logger = logging.getLogger(__name__)
+
+
+def configure_logging(level: str) -> None:
+    """Gives the root logger a handler unless the server (uvicorn) already configured one."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root.setLevel(level.upper())
+
+
+def make_weather(settings: Settings) -> WeatherProvider:
+    """Returns the weather provider the settings ask for."""
+    simulated = SimulatedWeather()
+    if settings.weather_provider == "open-meteo":
+        return OpenMeteoWeather(fallback=simulated)
+    return simulated
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    chat_model: BaseChatModel | None = None,
+    clock: Clock = utc_now,
+) -> FastAPI:
+    """Builds the Lex FastAPI application.
+
+    Args:
+        settings: Configuration; read from the environment and `.env` when None.
+        chat_model: A model to use instead of the one the settings choose (tests).
+        clock: Source of "now" for the prompt and the tools.
+    """
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        choice = choose_chat_model(settings)
+        if chat_model is not None:
+            choice = ChatModelChoice(chat_model, "custom", type(chat_model).__name__)
+        database = sqlite_path(settings.database_url)
+        async with AsyncExitStack() as stack:
+            checkpointer = await stack.enter_async_context(open_checkpointer(database))
+            appointments = await stack.enter_async_context(open_appointment_book(database))
+            tools = build_tools(
+                ToolServices(appointments=appointments, weather=make_weather(settings), clock=clock)
+            )
+            graph = compile_graph(
+                choice.model,
+                tools,
+                checkpointer=checkpointer,
+                clock=clock,
+                prompt_facts=directory_prompt_lines(),
+            )
+            app.state.lex = LexServices(settings, graph, checkpointer, choice)
+            logger.info("Lex ready: model=%s/%s db=%s", choice.provider, choice.model_name, database)
+            yield
+        logger.info("Lex stopped")
+
+    app = FastAPI(
+        title="Lex",
+        summary="SuperCar's virtual sales assistant, streamed as Server-Sent Events.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origin_list,
+        allow_credentials=False,
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["Retry-After"],
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(query.router)
+    return app

@@ -1,0 +1,22 @@
+"""The live parts the routes use, built once by the application's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph.state import CompiledStateGraph
+
+from api.chat_models import ChatModelChoice
+from api.settings import Settings
+
+
+@dataclass(frozen=True)
+class LexServices:
+    """What a request needs: settings, the compiled graph, the saver and the model choice."""
+
+    settings: Settings
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+    checkpointer: AsyncSqliteSaver
+    chat_model: ChatModelChoice

@@ -1,0 +1,96 @@
+"""Every error answer has one JSON shape, `{"error": {"code", "message", "details"}}`.
+
+Bad requests get a 4xx that says what is wrong, and an unexpected failure a 500 without internals:
+nothing reaches a client as a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error answer raised from a route.
+
+    Attributes:
+        status_code: HTTP status.
+        code: Machine-readable reason.
+        message: Human-readable explanation.
+        headers: Extra response headers (such as Retry-After).
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.headers = headers
+        self.details = details
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    *,
+    headers: dict[str, str] | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    """Returns an error answer in the service's one error shape."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status_code, headers=headers)
+
+
+def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """Returns a one-sentence summary and a per-field list of validation problems."""
+    details = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        details.append({"field": ".".join(location) or "body", "problem": error.get("msg", "")})
+    summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details)
+    return f"Invalid request: {summary}", details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Registers the handlers that give every error the service's JSON shape."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(
+            exc.status_code, exc.code, exc.message, headers=exc.headers, details=exc.details
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        message, details = describe_validation_errors(list(exc.errors()))
+        return error_response(422, "invalid_request", message, details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
+        return error_response(
+            exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -1,0 +1,46 @@
+"""Liveness and the status document: `GET /health` and `GET /`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import ServicesDep
+from api.schemas import HealthResponse, ModelInfo
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
+async def health(services: ServicesDep) -> JSONResponse:
+    """Reports whether the service can answer: the model in use and the database."""
+    choice = services.chat_model
+    model = ModelInfo(provider=choice.provider, name=choice.model_name, warning=choice.warning)
+    try:
+        async with services.checkpointer.conn.execute("SELECT 1") as cursor:
+            await cursor.fetchone()
+        database = "ok"
+    except Exception as exc:
+        logger.warning("database health check failed: %s", exc)
+        database = f"unreachable: {type(exc).__name__}"
+    healthy = database == "ok"
+    body = HealthResponse(
+        status="healthy" if healthy else "unhealthy", model=model, database=database
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+
+
+@router.get("/")
+async def root(services: ServicesDep) -> dict[str, Any]:
+    """A small status document, as the original backend answered here."""
+    return {
+        "service": "Lex, the SuperCar virtual sales assistant",
+        "status": "ok",
+        "model": services.chat_model.model_name,
+        "endpoints": {"query": "POST /query", "health": "GET /health", "docs": "GET /docs"},
+    }

@@ -1,0 +1,75 @@
+"""The request and response bodies of the HTTP API, documented field by field for /docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.sse import StreamFormat
+
+SESSION_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
+SESSION_ID_MAX_CHARS = 128
+DEFAULT_MAX_QUERY_CHARS = 4000
+
+
+class QueryRequest(BaseModel):
+    """One customer message, answered as a Server-Sent Event stream."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    query: str = Field(
+        min_length=1,
+        description="What the customer typed.",
+        examples=["What's the weather in Miami?"],
+    )
+    session_id: str = Field(
+        min_length=1,
+        max_length=SESSION_ID_MAX_CHARS,
+        pattern=SESSION_ID_PATTERN,
+        description="The conversation this message belongs to; its history is kept under it.",
+        examples=["premium_client-1732470000000"],
+    )
+    user_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=SESSION_ID_MAX_CHARS,
+        pattern=SESSION_ID_PATTERN,
+        description="Who bookings are made for; derived from the session when absent.",
+        examples=["customer-42"],
+    )
+    stream_format: StreamFormat = Field(
+        default=StreamFormat.TEXT,
+        description="text: the chat frontend's format (default); json: one JSON object per event.",
+        examples=["text", "json"],
+    )
+
+
+class ModelInfo(BaseModel):
+    """The chat model answering."""
+
+    provider: str = Field(description="groq or offline.", examples=["groq"])
+    name: str = Field(description="Model id.", examples=["llama-3.3-70b-versatile"])
+    warning: str | None = Field(default=None, description="What an operator should know.")
+
+
+class HealthResponse(BaseModel):
+    """Whether the service can answer."""
+
+    status: str = Field(description="healthy or unhealthy.", examples=["healthy"])
+    model: ModelInfo
+    database: str = Field(description="ok, or the error reaching it.", examples=["ok"])
+
+
+class ErrorBody(BaseModel):
+    """What went wrong with a request."""
+
+    code: str = Field(description="Machine-readable reason.", examples=["invalid_request"])
+    message: str = Field(description="Human-readable explanation.")
+    details: list[dict[str, Any]] | None = Field(default=None, description="Per-field problems.")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx and 5xx answer."""
+
+    error: ErrorBody

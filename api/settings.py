@@ -1,0 +1,58 @@
+"""Service configuration, read from the environment and an optional `.env` file.
+
+Nothing is required: with no variables set the service runs on the offline model and a local
+SQLite file, so a fresh clone answers at once. Settings are built by `create_app`, never at import.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL_NAME = "llama-3.3-70b-versatile"
+
+ModelProvider = Literal["auto", "groq", "offline"]
+WeatherProviderName = Literal["simulated", "open-meteo"]
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; each field is the upper-case environment variable of its name."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", protected_namespaces=()
+    )
+
+    groq_api_key: SecretStr | None = Field(
+        default=None, description="Groq API key; without it the offline model answers."
+    )
+    groq_api_base: str | None = Field(
+        default=None, description="Groq base URL (a stand-in server in tests)."
+    )
+    model_provider: ModelProvider = Field(
+        default="auto",
+        description="auto: Groq when a key is set, else offline; groq; offline.",
+    )
+    model_name: str = Field(default=DEFAULT_MODEL_NAME, description="Groq model id.")
+    model_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one Groq call.")
+    model_max_retries: int = Field(default=2, ge=0, description="Retries inside the Groq client.")
+    offline_token_delay_s: float = Field(
+        default=0.0, ge=0, description="Pause between offline-model tokens (demos)."
+    )
+    database_url: str = Field(
+        default="sqlite:///data/lex.sqlite", description="sqlite:///relative or sqlite:////abs."
+    )
+    cors_origins: str = Field(default="*", description="Comma-separated allowed origins, or *.")
+    timezone: str = Field(
+        default="America/New_York", description="Timezone of 'today' in the system prompt."
+    )
+    weather_provider: WeatherProviderName = Field(
+        default="simulated", description="simulated, or open-meteo for live weather."
+    )
+    log_level: str = Field(default="INFO", description="Root log level.")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """The allowed CORS origins as a list."""
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]

@@ -1,0 +1,114 @@
+"""Translates the graph's stream into turn events: a pure state machine, unit-tested on its own.
+
+Input is `graph.astream(..., stream_mode=["messages", "updates"], version="v2")`:
+- `messages` parts give the model node's tokens, which become `chunk`s as they arrive;
+- `updates` parts give each node's finished output: the model's tool calls become `tool_use`s and
+  the tool node's results become `tool_output`s, one per call, in call order.
+A model message whose text was never streamed token by token (a non-streaming model, or a reply the
+graph wrote itself) is emitted whole from its update, so no answer text is ever lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+
+from agent.graph import CALL_MODEL, TOOLS
+from api.cards import card_output, tool_error_text
+from api.events import TextChunk, ToolOutput, ToolUse, TurnEvent
+
+
+@dataclass
+class TurnTranslator:
+    """Turns stream parts of one turn into events, remembering what it already emitted.
+
+    Attributes:
+        tool_calls: Tool calls seen so far, by id, as (name, args).
+        tools_called: Tool names in the order they were called.
+        answer_text: All assistant text emitted this turn.
+        usage: Token counts summed over the turn's model calls.
+    """
+
+    tool_calls: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    tools_called: list[str] = field(default_factory=list)
+    answer_text: list[str] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    _streamed_message_ids: set[str] = field(default_factory=set)
+    text_after_last_tool: bool = False
+
+    def feed(self, part: Mapping[str, Any]) -> list[TurnEvent]:
+        """Returns the events one stream part produces (often none)."""
+        if part.get("ns"):
+            return []  # subgraph parts; this graph has none
+        kind = part.get("type")
+        if kind == "messages":
+            message, metadata = part["data"]
+            return self._from_message(message, metadata)
+        if kind == "updates":
+            events: list[TurnEvent] = []
+            for node, update in part["data"].items():
+                events.extend(self._from_update(node, update))
+            return events
+        return []
+
+    def _text_event(self, message: BaseMessage) -> list[TurnEvent]:
+        text = message.text
+        if not text:
+            return []
+        if message.id:
+            self._streamed_message_ids.add(message.id)
+        self.answer_text.append(text)
+        self.text_after_last_tool = True
+        return [TextChunk(text=text, message_id=message.id)]
+
+    def _from_message(self, message: BaseMessage, metadata: Mapping[str, Any]) -> list[TurnEvent]:
+        if metadata.get("langgraph_node") != CALL_MODEL:
+            return []
+        if isinstance(message, AIMessageChunk):
+            return self._text_event(message)
+        if isinstance(message, AIMessage) and message.id not in self._streamed_message_ids:
+            return self._text_event(message)
+        return []
+
+    def _from_update(self, node: str, update: Any) -> list[TurnEvent]:
+        if not isinstance(update, Mapping):
+            return []
+        messages = update.get("messages") or []
+        events: list[TurnEvent] = []
+        for message in messages:
+            if node == CALL_MODEL and isinstance(message, AIMessage):
+                events.extend(self._from_model_message(message))
+            elif node == TOOLS and isinstance(message, ToolMessage):
+                events.append(self._from_tool_message(message))
+        return events
+
+    def _from_model_message(self, message: AIMessage) -> list[TurnEvent]:
+        events: list[TurnEvent] = []
+        if message.id not in self._streamed_message_ids:
+            events.extend(self._text_event(message))
+        if message.usage_metadata:
+            for key in ("input_tokens", "output_tokens", "total_tokens"):
+                self.usage[key] = self.usage.get(key, 0) + int(message.usage_metadata.get(key, 0))
+        for call in message.tool_calls:
+            call_id = call.get("id") or ""
+            self.tool_calls[call_id] = (call["name"], dict(call["args"]))
+            self.tools_called.append(call["name"])
+            events.append(ToolUse(id=call_id, name=call["name"], args=dict(call["args"])))
+        return events
+
+    def _from_tool_message(self, message: ToolMessage) -> ToolOutput:
+        name, args = self.tool_calls.get(message.tool_call_id, (message.name or "", {}))
+        if message.name:
+            name = message.name
+        self.text_after_last_tool = False
+        failed = message.status == "error"
+        return ToolOutput(
+            id=message.tool_call_id,
+            name=name,
+            output=card_output(message, args),
+            status="error" if failed else "success",
+            error=tool_error_text(message) if failed else None,
+        )
