@@ -24,7 +24,8 @@ DECOMMISSIONED_MODELS: dict[str, str] = {
     "llama-3.2-90b-text-preview": DEFAULT_MODEL_NAME,
     "llama3-groq-70b-8192-tool-use-preview": DEFAULT_MODEL_NAME,
     "mixtral-8x7b-32768": DEFAULT_MODEL_NAME,
-    "gemma-7b-it": "gemma2-9b-it",
+    "gemma-7b-it": "llama-3.1-8b-instant",
+    "gemma2-9b-it": "llama-3.1-8b-instant",
 }
 """Retired Groq model ids and the id that replaces each."""
 
