@@ -14,6 +14,9 @@ from langchain_core.messages import ToolMessage
 from tools.names import CHECK_APPOINTMENT_AVAILABILITY, SCHEDULE_APPOINTMENT
 
 
+NOTHING_BOOKED = "Nothing was booked."
+
+
 def tool_error_text(message: ToolMessage) -> str:
     """Returns the error of a failed tool call without the model-facing prefix."""
     return message.text.removeprefix("Error: ").strip() or "The tool did not answer."
@@ -37,7 +40,7 @@ def card_output(message: ToolMessage, args: dict[str, Any]) -> Any:
             "date": str(args.get("date", "")),
             "time": str(args.get("time", "")),
             "model": str(args.get("car_model", "")),
-            "message": f"Nothing was booked. {error}",
+            "message": error if NOTHING_BOOKED in error else f"{NOTHING_BOOKED} {error}",
             "status": "failed",
         }
     if message.name == CHECK_APPOINTMENT_AVAILABILITY:

@@ -1,0 +1,198 @@
+"""The SQLite appointment book: atomic slots, persistence, and life beside the checkpoint tables."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import ToolMessage
+from langchain_core.tools import ToolException
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+import checkpoints.appointments as appointments_module
+from checkpoints.appointments import open_appointment_book
+from tools import SlotTakenError, ToolServices, build_tools
+from tools.names import SCHEDULE_APPOINTMENT
+
+THURSDAY = date(2026, 11, 26)
+FIXED_NOW = datetime(2026, 11, 24, 19, 5, tzinfo=UTC)  # Tuesday 14:05 in Miami
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "lex.sqlite"
+
+
+async def test_twenty_concurrent_bookings_of_one_slot_give_exactly_one_confirmation(
+    db_path: Path,
+) -> None:
+    async with open_appointment_book(db_path) as book:
+        tools = build_tools(ToolServices(appointments=book, clock=lambda: FIXED_NOW))
+        schedule = next(t for t in tools if t.name == SCHEDULE_APPOINTMENT)
+        calls = [
+            schedule.ainvoke(
+                {
+                    "type": "tool_call",
+                    "id": f"call-{n}",
+                    "name": SCHEDULE_APPOINTMENT,
+                    "args": {
+                        "user_id": f"customer-{n}",
+                        "dealership_id": "miami",
+                        "date": "2026-11-26",
+                        "time": "10:00",
+                        "car_model": "SuperCar GT",
+                    },
+                }
+            )
+            for n in range(20)
+        ]
+
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+
+    confirmed = [o for o in outcomes if isinstance(o, ToolMessage)]
+    refused = [o for o in outcomes if isinstance(o, ToolException)]
+    assert len(confirmed) == 1
+    assert len(refused) == 19
+    assert all(str(r).startswith("That slot was just taken") for r in refused)
+    assert all("Nothing was booked." in str(r) and "10:00," not in str(r) for r in refused)
+    with sqlite3.connect(db_path) as raw:
+        rows = raw.execute("SELECT user_id, status FROM appointments").fetchall()
+    assert len(rows) == 1
+    assert rows[0][1] == "confirmed"
+
+
+async def test_two_connections_racing_for_a_slot_cannot_both_win(db_path: Path) -> None:
+    async with open_appointment_book(db_path) as first, open_appointment_book(db_path) as second:
+        attempts = [
+            (first if n % 2 else second).book(
+                user_id=f"customer-{n}",
+                dealership_id="chicago",
+                day=THURSDAY,
+                time="13:00",
+                model="SuperCar Volt",
+            )
+            for n in range(20)
+        ]
+        outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+
+        assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
+        assert all(isinstance(o, SlotTakenError) for o in outcomes if isinstance(o, BaseException))
+        assert await second.booked_times("chicago", THURSDAY) == {"13:00"}
+
+
+async def test_bookings_survive_closing_and_reopening_the_file(db_path: Path) -> None:
+    async with open_appointment_book(db_path) as book:
+        kept = await book.book(
+            user_id="alice", dealership_id="miami", day=THURSDAY, time="10:00", model="SuperCar GT"
+        )
+        dropped = await book.book(
+            user_id="alice", dealership_id="miami", day=THURSDAY, time="11:00", model="SuperCar GT"
+        )
+        await book.cancel("alice", dropped.confirmation_id)
+
+    async with open_appointment_book(db_path) as reopened:
+        listed = await reopened.list_for_user("alice")
+        booked = await reopened.booked_times("miami", THURSDAY)
+
+    assert [(a.confirmation_id, a.time, a.status) for a in listed] == [
+        (kept.confirmation_id, "10:00", "confirmed"),
+        (dropped.confirmation_id, "11:00", "cancelled"),
+    ]
+    assert listed[0] == kept
+    assert booked == {"10:00"}
+
+
+async def test_cancelling_frees_the_slot_for_someone_else(db_path: Path) -> None:
+    async with open_appointment_book(db_path) as book:
+        first = await book.book(
+            user_id="alice", dealership_id="miami", day=THURSDAY, time="10:00", model="SuperCar GT"
+        )
+        with pytest.raises(SlotTakenError):
+            await book.book(
+                user_id="bob",
+                dealership_id="miami",
+                day=THURSDAY,
+                time="10:00",
+                model="SuperCar GT",
+            )
+
+        assert await book.cancel("bob", first.confirmation_id) is None  # not Bob's to cancel
+        cancelled = await book.cancel("alice", first.confirmation_id)
+        again = await book.cancel("alice", first.confirmation_id)
+        second = await book.book(
+            user_id="bob", dealership_id="miami", day=THURSDAY, time="10:00", model="SuperCar GT"
+        )
+
+    assert cancelled is not None and cancelled.status == "cancelled"
+    assert again is None
+    assert second.confirmation_id != first.confirmation_id
+
+
+async def test_others_bookings_are_invisible(db_path: Path) -> None:
+    async with open_appointment_book(db_path) as book:
+        alices = await book.book(
+            user_id="alice", dealership_id="dallas", day=THURSDAY, time="09:00", model="SuperCar GT"
+        )
+
+        assert await book.get("bob", alices.confirmation_id) is None
+        assert await book.list_for_user("bob") == []
+        assert await book.get("alice", alices.confirmation_id) == alices
+
+
+async def test_the_database_itself_refuses_a_second_confirmed_booking(db_path: Path) -> None:
+    async with open_appointment_book(db_path) as book:
+        await book.book(
+            user_id="alice", dealership_id="miami", day=THURSDAY, time="10:00", model="SuperCar GT"
+        )
+
+    insert = (
+        "INSERT INTO appointments (confirmation_id, user_id, dealership_id, date, time, model, "
+        "status, created_at) VALUES (?, 'bob', 'miami', '2026-11-26', '10:00', 'SuperCar GT', ?, "
+        "'2026-11-24T19:05:00+00:00')"
+    )
+    with sqlite3.connect(db_path) as raw:
+        raw.execute(insert, ("SC-AAAAAA", "cancelled"))  # cancelled rows do not hold the slot
+        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+            raw.execute(insert, ("SC-BBBBBB", "confirmed"))
+
+
+async def test_a_colliding_confirmation_id_is_drawn_again(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: Iterator[str] = iter(["SC-AAAAAA", "SC-AAAAAA", "SC-BBBBBB"])
+    monkeypatch.setattr(appointments_module, "new_confirmation_id", lambda: next(drawn))
+
+    async with open_appointment_book(db_path) as book:
+        first = await book.book(
+            user_id="alice", dealership_id="miami", day=THURSDAY, time="10:00", model="SuperCar GT"
+        )
+        second = await book.book(
+            user_id="alice", dealership_id="miami", day=THURSDAY, time="11:00", model="SuperCar GT"
+        )
+
+    assert (first.confirmation_id, second.confirmation_id) == ("SC-AAAAAA", "SC-BBBBBB")
+
+
+async def test_the_table_lives_beside_the_checkpoints_in_wal_mode(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    async with AsyncSqliteSaver.from_conn_string(str(db_path)) as saver:
+        await saver.setup()
+        async with open_appointment_book(db_path) as book:
+            await book.book(
+                user_id="alice",
+                dealership_id="miami",
+                day=THURSDAY,
+                time="10:00",
+                model="SuperCar GT",
+            )
+            assert await saver.aget_tuple({"configurable": {"thread_id": "t-1"}}) is None
+
+    with sqlite3.connect(db_path) as raw:
+        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
+        journal_mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
+    assert {"appointments", "checkpoints", "appointments_one_confirmed_per_slot"} <= tables
+    assert journal_mode == "wal"

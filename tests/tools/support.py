@@ -1,0 +1,42 @@
+"""Helpers of the tool tests: a settable clock, and a tool call that returns the ToolMessage."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.messages import ToolMessage
+from langchain_core.tools import BaseTool
+
+FIXED_NOW = datetime(2026, 11, 24, 19, 5, tzinfo=UTC)
+"""Tuesday 2026-11-24, 14:05 in New York and Miami, 11:05 in Los Angeles."""
+
+
+class FakeClock:
+    """A clock the test sets by hand; reads as an aware UTC datetime."""
+
+    def __init__(self, now: datetime = FIXED_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, iso_instant: str) -> None:
+        """Move the clock to an ISO instant such as "2026-11-25T02:30:00+00:00"."""
+        self.now = datetime.fromisoformat(iso_instant).astimezone(UTC)
+
+
+async def call(tool: BaseTool, **args: Any) -> ToolMessage:
+    """Invoke a tool as the graph does, with a tool call, and return its ToolMessage."""
+    message = await tool.ainvoke({"type": "tool_call", "id": "1", "name": tool.name, "args": args})
+    assert isinstance(message, ToolMessage)
+    return message
+
+
+def content(message: ToolMessage) -> Any:
+    """Parse the compact JSON a tool returned to the model, checking it is compact."""
+    assert isinstance(message.content, str)
+    parsed = json.loads(message.content)
+    assert message.content == json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)
+    return parsed

@@ -1,0 +1,148 @@
+"""What every tool promises the graph and the model: names, formats, and a hidden user_id."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pytest
+from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
+from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_groq import ChatGroq
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.prebuilt import ToolNode
+from pydantic import BaseModel, SecretStr
+from typing_extensions import TypedDict
+
+from tests.tools.support import FakeClock
+from tools import (
+    TOOL_NAMES,
+    USER_ID_ARG,
+    USER_SCOPED_TOOL_NAMES,
+    InMemoryAppointmentBook,
+    ToolServices,
+    build_tools,
+)
+from tools.names import LIST_MY_APPOINTMENTS, SCHEDULE_APPOINTMENT
+
+
+def visible_properties(built: BaseTool) -> dict[str, Any]:
+    """Return the parameters the model sees, from the tool-call schema."""
+    schema = built.tool_call_schema
+    assert isinstance(schema, type) and issubclass(schema, BaseModel)
+    properties: dict[str, Any] = schema.model_json_schema()["properties"]
+    return properties
+
+
+@pytest.fixture
+def all_tools() -> list[BaseTool]:
+    return build_tools(ToolServices(appointments=InMemoryAppointmentBook(), clock=FakeClock()))
+
+
+def test_the_tools_are_exactly_the_ones_in_the_spec(all_tools: list[BaseTool]) -> None:
+    assert [t.name for t in all_tools] == list(TOOL_NAMES)
+    assert TOOL_NAMES == (
+        "get_weather",
+        "get_dealership_address",
+        "list_dealerships",
+        "check_appointment_availability",
+        "schedule_appointment",
+        "list_my_appointments",
+        "cancel_appointment",
+    )
+
+
+def test_every_tool_is_async_returns_an_artifact_and_explains_itself(
+    all_tools: list[BaseTool],
+) -> None:
+    for built in all_tools:
+        assert isinstance(built, StructuredTool)
+        assert built.coroutine is not None, built.name
+        assert built.response_format == "content_and_artifact", built.name
+        assert len(built.description) > 80 and "\n" not in built.description, built.name
+        properties = visible_properties(built)
+        assert all(spec.get("description") for spec in properties.values()), built.name
+
+
+def test_model_visible_parameters_match_the_spec(all_tools: list[BaseTool]) -> None:
+    visible = {
+        t.name: list(convert_to_openai_tool(t)["function"]["parameters"]["properties"])
+        for t in all_tools
+    }
+
+    assert visible == {
+        "get_weather": ["city"],
+        "get_dealership_address": ["dealership_id"],
+        "list_dealerships": ["city"],
+        "check_appointment_availability": ["dealership_id", "date"],
+        "schedule_appointment": ["dealership_id", "date", "time", "car_model"],
+        "list_my_appointments": [],
+        "cancel_appointment": ["confirmation_id"],
+    }
+    optional = convert_to_openai_tool(all_tools[2])["function"]["parameters"].get("required", [])
+    assert "city" not in optional
+
+
+def test_user_id_is_never_in_the_schema_sent_to_the_model(all_tools: list[BaseTool]) -> None:
+    scoped = [t for t in all_tools if t.name in USER_SCOPED_TOOL_NAMES]
+    assert {t.name for t in scoped} == USER_SCOPED_TOOL_NAMES
+
+    groq = ChatGroq(model="llama-3.3-70b-versatile", api_key=SecretStr("gsk-test"))
+    bound = groq.bind_tools(all_tools)
+    sent: list[dict[str, Any]] = bound.kwargs["tools"]  # type: ignore[attr-defined]
+
+    for built in scoped:
+        assert USER_ID_ARG not in visible_properties(built)
+        openai_schema = convert_to_openai_tool(built)["function"]["parameters"]
+        assert USER_ID_ARG not in openai_schema["properties"]
+        assert USER_ID_ARG not in openai_schema.get("required", [])
+        full_schema = built.get_input_schema()
+        assert issubclass(full_schema, BaseModel)
+        assert USER_ID_ARG in full_schema.model_fields  # the graph still passes it in
+    assert "user_id" not in str(sent)
+    assert [tool["function"]["name"] for tool in sent] == list(TOOL_NAMES)
+
+
+class _State(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+    user_id: str
+
+
+async def test_the_tool_node_acts_for_the_state_user_whatever_the_model_writes(
+    all_tools: list[BaseTool],
+) -> None:
+    builder = StateGraph(_State)
+    builder.add_node("tools", ToolNode(all_tools, handle_tool_errors=True))
+    builder.add_edge(START, "tools")
+    builder.add_edge("tools", END)
+    graph = builder.compile()
+    forged = {
+        "user_id": "mallory",
+        "dealership_id": "miami",
+        "date": "2026-11-26",
+        "time": "10:00",
+        "car_model": "gt",
+    }
+
+    async def run(user_id: str, name: str, args: dict[str, Any]) -> ToolMessage:
+        call = {"id": "call-1", "name": name, "args": args, "type": "tool_call"}
+        result = await graph.ainvoke(
+            {"messages": [AIMessage("", tool_calls=[call])], "user_id": user_id}
+        )
+        message = result["messages"][-1]
+        assert isinstance(message, ToolMessage)
+        return message
+
+    booked = await run("alice", SCHEDULE_APPOINTMENT, forged)
+    alices = await run("alice", LIST_MY_APPOINTMENTS, {})
+    mallorys = await run("mallory", LIST_MY_APPOINTMENTS, {})
+    taken = await run("bob", SCHEDULE_APPOINTMENT, forged)
+
+    assert booked.status == "success"
+    assert isinstance(booked.artifact, dict)
+    assert booked.artifact["confirmation_id"] in str(alices.content)
+    assert mallorys.artifact == {"appointments": []}
+    assert taken.status == "error"
+    assert "That slot was just taken" in str(taken.content)
+    assert taken.artifact is None
