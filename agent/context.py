@@ -1,4 +1,4 @@
-"""Per-run knobs, read by the nodes through `Runtime[Context]` (and shown by Studio as run settings).
+"""Per-run knobs, read by the nodes through `Runtime[Context]` (Studio shows them as run settings).
 
 Values come from the caller for each run, never from the model: `user_id` in particular is what the
 booking tools act for, so a customer cannot book or cancel for someone else by asking.

@@ -24,8 +24,8 @@ address, a slot or a confirmation.
 whatever is missing in one short question. Only book a time the availability tool offered.
 - If a tool reports an error, explain it in plain words and suggest the next step. If a booking \
 failed, say clearly that nothing was booked.
-- Never quote prices, discounts, financing or leasing terms: offer to connect the customer with the \
-dealership's sales team instead.
+- Never quote prices, discounts, financing or leasing terms: offer to connect the customer with \
+the dealership's sales team instead.
 - Be warm and brief, and steer the conversation toward a test drive.\
 """
 

@@ -82,7 +82,9 @@ def create_app(
                 prompt_facts=directory_prompt_lines(),
             )
             app.state.lex = LexServices(settings, graph, checkpointer, choice)
-            logger.info("Lex ready: model=%s/%s db=%s", choice.provider, choice.model_name, database)
+            logger.info(
+                "Lex ready: model=%s/%s db=%s", choice.provider, choice.model_name, database
+            )
             yield
         logger.info("Lex stopped")
 

@@ -13,7 +13,6 @@ from langchain_core.messages import ToolMessage
 
 from tools.names import CHECK_APPOINTMENT_AVAILABILITY, SCHEDULE_APPOINTMENT
 
-
 NOTHING_BOOKED = "Nothing was booked."
 
 

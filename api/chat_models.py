@@ -57,14 +57,15 @@ def choose_chat_model(settings: Settings) -> ChatModelChoice:
     )
     if not wants_groq:
         offline = OfflineChatModel(token_delay_s=settings.offline_token_delay_s)
-        warning = (
+        offline_note = (
             "No GROQ_API_KEY set: answering with the offline model, a scripted rule-based stand-in "
             "for Llama 3.3 (not an LLM). Set GROQ_API_KEY to talk to Groq."
         )
-        logger.warning("%s", warning)
-        return ChatModelChoice(offline, OFFLINE_PROVIDER, offline.model_name, warning)
+        logger.warning("%s", offline_note)
+        return ChatModelChoice(offline, OFFLINE_PROVIDER, offline.model_name, offline_note)
 
-    model_name, warning = settings.model_name, None
+    model_name = settings.model_name
+    warning: str | None = None
     if replacement := DECOMMISSIONED_MODELS.get(model_name):
         warning = (
             f"MODEL_NAME={model_name} has been decommissioned by Groq; using {replacement} "

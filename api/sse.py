@@ -76,7 +76,9 @@ def json_payload(event: TurnEvent) -> dict[str, Any]:
             return {"status": status, "session_id": session_id, **details}
 
 
-def to_sse(event: TurnEvent, stream_format: StreamFormat, event_id: str | None = None) -> ServerSentEvent:
+def to_sse(
+    event: TurnEvent, stream_format: StreamFormat, event_id: str | None = None
+) -> ServerSentEvent:
     """Renders one turn event as a Server-Sent Event."""
     if stream_format is StreamFormat.TEXT:
         data = text_data(event)

@@ -90,8 +90,13 @@ class TurnTranslator:
         if message.id not in self._streamed_message_ids:
             events.extend(self._text_event(message))
         if message.usage_metadata:
-            for key in ("input_tokens", "output_tokens", "total_tokens"):
-                self.usage[key] = self.usage.get(key, 0) + int(message.usage_metadata.get(key, 0))
+            counts = message.usage_metadata
+            for key, count in (
+                ("input_tokens", counts["input_tokens"]),
+                ("output_tokens", counts["output_tokens"]),
+                ("total_tokens", counts["total_tokens"]),
+            ):
+                self.usage[key] = self.usage.get(key, 0) + count
         for call in message.tool_calls:
             call_id = call.get("id") or ""
             self.tool_calls[call_id] = (call["name"], dict(call["args"]))

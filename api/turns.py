@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StreamMode
 
 from agent.context import Context
 from api.events import TextChunk, TurnEnd, TurnError, TurnEvent, TurnStatus
@@ -25,7 +26,7 @@ from checkpoints.saver import thread_id_for
 
 logger = logging.getLogger(__name__)
 
-STREAM_MODES = ["messages", "updates"]
+STREAM_MODES: list[StreamMode] = ["messages", "updates"]
 FAILURE_REPLY = "Sorry, something went wrong on my side and I could not finish that answer."
 RETRY_HINT = " Please try again in a moment."
 

@@ -43,4 +43,3 @@ async def query(body: QueryRequest, services: ServicesDep) -> EventSourceRespons
     return EventSourceResponse(
         events(), sep=SSE_LINE_SEPARATOR, ping=KEEPALIVE_PING_S, headers=STREAM_HEADERS
     )
-

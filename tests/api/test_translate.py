@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from langchain_core.messages import HumanMessage
@@ -21,7 +22,7 @@ async def get_weather(city: str) -> tuple[str, str]:
     if city == "Atlantis":
         raise ToolException("Unknown city 'Atlantis'.")
     card = f"The weather in {city} is sunny, 30°C, humidity 70%, wind 12 km/h."
-    return '{"city":"%s"}' % city, card
+    return json.dumps({"city": city}), card
 
 
 @tool(response_format="content_and_artifact")

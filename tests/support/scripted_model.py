@@ -46,7 +46,8 @@ class ScriptedChatModel(BaseChatModel):
         received: The messages of every call, for assertions on what the model saw.
     """
 
-    script: list[AIMessage | BaseException] = Field(default_factory=list)
+    # Any: pydantic would try to coerce an exception into an AIMessage.
+    script: list[Any] = Field(default_factory=list)
     token_delay_s: float = 0.0
     received: list[list[BaseMessage]] = Field(default_factory=list)
     _calls: int = PrivateAttr(default=0)

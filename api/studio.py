@@ -1,0 +1,31 @@
+"""The graph LangGraph Studio loads (`langgraph.json`), compiled without a checkpointer.
+
+`langgraph dev` brings its own persistence and refuses a graph that has one. The model follows the
+same settings as the service (Groq with a key, the offline model without); bookings made from
+Studio go to an in-memory appointment book, so debugging never touches real appointments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+
+from agent.graph import compile_graph
+from api.chat_models import choose_chat_model
+from api.settings import Settings
+from tools import InMemoryAppointmentBook, SimulatedWeather, ToolServices, build_tools
+from tools.directory import directory_prompt_lines
+
+
+def make_studio_graph(settings: Settings | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Builds the checkpointer-less graph for LangGraph Studio."""
+    settings = settings or Settings()
+    choice = choose_chat_model(settings)
+    tools = build_tools(
+        ToolServices(appointments=InMemoryAppointmentBook(), weather=SimulatedWeather())
+    )
+    return compile_graph(choice.model, tools, prompt_facts=directory_prompt_lines())
+
+
+graph = make_studio_graph()
