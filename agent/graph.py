@@ -11,18 +11,20 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool, ToolException
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.runtime import Runtime
-from langgraph.types import Checkpointer, Command
+from langgraph.types import Checkpointer, Command, RetryPolicy
 
 from agent.context import Context
 from agent.prompts import build_system_prompt
+from agent.repair import valid_model_input
 from agent.state import AgentState
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,9 @@ def build_graph(
     *,
     clock: Clock = utc_now,
     prompt_facts: Sequence[str] = (),
+    fallback_models: Sequence[BaseChatModel] = (),
+    fallback_on: tuple[type[BaseException], ...] = (Exception,),
+    model_retry: RetryPolicy | None = None,
 ) -> StateGraph[AgentState, Context, AgentState, AgentState]:
     """Builds the uncompiled agent graph.
 
@@ -106,13 +111,22 @@ def build_graph(
         tools: The tools the model may call.
         clock: Source of "now" for the system prompt.
         prompt_facts: Lines appended to the system prompt (the dealership directory).
+        fallback_models: Models tried in order when `model` fails with one of `fallback_on`.
+        fallback_on: The errors that move on to the next fallback model.
+        model_retry: When and how often the model node is retried (None: never).
     """
-    model_with_tools = model.bind_tools(list(tools))
+    model_with_tools: Runnable[LanguageModelInput, BaseMessage] = model.bind_tools(list(tools))
+    if fallback_models:
+        model_with_tools = model_with_tools.with_fallbacks(
+            [fallback.bind_tools(list(tools)) for fallback in fallback_models],
+            exceptions_to_handle=fallback_on,
+        )
 
     async def call_model(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         context = runtime.context if isinstance(runtime.context, Context) else Context()
         system = build_system_prompt(now=clock(), timezone=context.timezone, facts=prompt_facts)
-        response = await model_with_tools.ainvoke([SystemMessage(system), *state["messages"]])
+        history = valid_model_input(state["messages"])
+        response = await model_with_tools.ainvoke([SystemMessage(system), *history])
         if not isinstance(response, AIMessage):
             raise TypeError(f"chat model returned {type(response).__name__}, not AIMessage")
         if response.tool_calls and state["remaining_steps"] < MIN_STEPS_FOR_TOOLS:
@@ -125,7 +139,7 @@ def build_graph(
         return {"messages": [response]}
 
     builder = StateGraph(AgentState, context_schema=Context)
-    builder.add_node(CALL_MODEL, call_model)
+    builder.add_node(CALL_MODEL, call_model, retry_policy=model_retry)
     builder.add_node(
         TOOLS,
         ToolNode(
@@ -145,9 +159,15 @@ def compile_graph(
     tools: Sequence[BaseTool],
     *,
     checkpointer: Checkpointer = None,
-    clock: Clock = utc_now,
-    prompt_facts: Sequence[str] = (),
+    **options: Any,
 ) -> CompiledStateGraph[AgentState, Context, AgentState, AgentState]:
-    """Builds and compiles the agent graph with the given checkpointer (None for Studio)."""
-    builder = build_graph(model, tools, clock=clock, prompt_facts=prompt_facts)
+    """Builds and compiles the agent graph with the given checkpointer (None for Studio).
+
+    Args:
+        model: The chat model.
+        tools: The tools the model may call.
+        checkpointer: Where the conversation is saved.
+        **options: The keyword options of `build_graph`.
+    """
+    builder = build_graph(model, tools, **options)
     return builder.compile(checkpointer=checkpointer, name="lex")

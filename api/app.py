@@ -14,13 +14,18 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from langchain_core.language_models import BaseChatModel
+from langgraph.types import RetryPolicy
 
 from agent.graph import Clock, compile_graph, utc_now
 from api.app_state import LexServices
 from api.chat_models import ChatModelChoice, choose_chat_model
 from api.errors import install_error_handlers
-from api.routes import health, query
+from api.limits import RequestBodyLimit
+from api.model_errors import FALLBACK_ON, is_tool_use_failed
+from api.routes import health, page, query, runs
+from api.runs import TurnManager
 from api.settings import Settings
+from api.turns import ModelHealth, TurnExecutor
 from checkpoints.appointments import open_appointment_book
 from checkpoints.saver import open_checkpointer, sqlite_path
 from tools import ToolServices, build_tools
@@ -80,12 +85,28 @@ def create_app(
                 checkpointer=checkpointer,
                 clock=clock,
                 prompt_facts=directory_prompt_lines(),
+                fallback_models=choice.fallbacks,
+                fallback_on=FALLBACK_ON,
+                model_retry=RetryPolicy(
+                    max_attempts=settings.tool_use_failed_attempts,
+                    initial_interval=0.2,
+                    retry_on=is_tool_use_failed,
+                ),
             )
-            app.state.lex = LexServices(settings, graph, checkpointer, choice)
+            health = ModelHealth()
+            executor = TurnExecutor(graph, turn_timeout_s=settings.turn_timeout_s, health=health)
+            turns = TurnManager(on_busy=settings.on_busy)
+            app.state.lex = LexServices(
+                settings, graph, checkpointer, choice, turns, executor, health
+            )
             logger.info(
                 "Lex ready: model=%s/%s db=%s", choice.provider, choice.model_name, database
             )
-            yield
+            try:
+                yield
+            finally:
+                # Before the database closes: running turns finish or are repaired.
+                await turns.shutdown(settings.shutdown_grace_s)
         logger.info("Lex stopped")
 
     app = FastAPI(
@@ -94,6 +115,8 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    # Added first so it runs inside CORS: its 413/415 answers still carry CORS headers.
+    app.add_middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
@@ -103,6 +126,9 @@ def create_app(
         expose_headers=["Retry-After"],
     )
     install_error_handlers(app)
+    app.include_router(page.router)
     app.include_router(health.router)
     app.include_router(query.router)
+    app.include_router(runs.router)
+    page.mount_static(app)
     return app

@@ -9,14 +9,19 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from api.chat_models import ChatModelChoice
+from api.runs import TurnManager
 from api.settings import Settings
+from api.turns import ModelHealth, TurnExecutor
 
 
 @dataclass(frozen=True)
 class LexServices:
-    """What a request needs: settings, the compiled graph, the saver and the model choice."""
+    """What a request needs: settings, the graph, the saver, the model and the running turns."""
 
     settings: Settings
     graph: CompiledStateGraph[Any, Any, Any, Any]
     checkpointer: AsyncSqliteSaver
     chat_model: ChatModelChoice
+    turns: TurnManager
+    executor: TurnExecutor
+    model_health: ModelHealth

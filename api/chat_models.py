@@ -42,12 +42,14 @@ class ChatModelChoice:
         provider: "groq" or "offline".
         model_name: The model id actually used.
         warning: Operator-facing note (a replaced retired model, the offline stand-in), or None.
+        fallbacks: Models tried in order when `model` is rate-limited, down or retired.
     """
 
     model: BaseChatModel
     provider: str
     model_name: str
     warning: str | None = None
+    fallbacks: tuple[BaseChatModel, ...] = ()
 
 
 def choose_chat_model(settings: Settings) -> ChatModelChoice:
@@ -73,11 +75,20 @@ def choose_chat_model(settings: Settings) -> ChatModelChoice:
         )
         logger.error("%s", warning)
         model_name = replacement
-    api_key = settings.groq_api_key.get_secret_value() if settings.groq_api_key else None
-    if api_key is None:
+    if settings.groq_api_key is None:
         warning = "MODEL_PROVIDER=groq but GROQ_API_KEY is not set: every turn will fail."
         logger.error("%s", warning)
-    groq = ChatGroq(
+    fallbacks = tuple(groq_model(settings, name) for name in settings.model_fallback_list)
+    logger.info("chat model: Groq %s, fallbacks: %s", model_name, settings.model_fallbacks or "-")
+    return ChatModelChoice(
+        groq_model(settings, model_name), GROQ_PROVIDER, model_name, warning, fallbacks
+    )
+
+
+def groq_model(settings: Settings, model_name: str) -> ChatGroq:
+    """Returns a streaming ChatGroq client for `model_name` with the configured limits."""
+    api_key = settings.groq_api_key.get_secret_value() if settings.groq_api_key else None
+    return ChatGroq(
         model=model_name,
         api_key=api_key,  # type: ignore[arg-type]
         base_url=settings.groq_api_base,
@@ -85,5 +96,3 @@ def choose_chat_model(settings: Settings) -> ChatModelChoice:
         max_retries=settings.model_max_retries,
         streaming=True,
     )
-    logger.info("chat model: Groq %s", model_name)
-    return ChatModelChoice(groq, GROQ_PROVIDER, model_name, warning)

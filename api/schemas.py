@@ -51,12 +51,18 @@ class ModelInfo(BaseModel):
     provider: str = Field(description="groq or offline.", examples=["groq"])
     name: str = Field(description="Model id.", examples=["llama-3.3-70b-versatile"])
     warning: str | None = Field(default=None, description="What an operator should know.")
+    error: str | None = Field(
+        default=None, description="A problem an operator must fix, seen on a recent turn."
+    )
 
 
 class HealthResponse(BaseModel):
     """Whether the service can answer."""
 
-    status: str = Field(description="healthy or unhealthy.", examples=["healthy"])
+    status: str = Field(
+        description="healthy; degraded (the model rejects our calls); unhealthy (no database).",
+        examples=["healthy"],
+    )
     model: ModelInfo
     database: str = Field(description="ok, or the error reaching it.", examples=["ok"])
 

@@ -15,6 +15,7 @@ DEFAULT_MODEL_NAME = "llama-3.3-70b-versatile"
 
 ModelProvider = Literal["auto", "groq", "offline"]
 WeatherProviderName = Literal["simulated", "open-meteo"]
+OnBusy = Literal["reject", "enqueue"]
 
 
 class Settings(BaseSettings):
@@ -36,7 +37,25 @@ class Settings(BaseSettings):
     )
     model_name: str = Field(default=DEFAULT_MODEL_NAME, description="Groq model id.")
     model_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one Groq call.")
-    model_max_retries: int = Field(default=2, ge=0, description="Retries inside the Groq client.")
+    model_max_retries: int = Field(
+        default=2, ge=0, description="Retries of 429, 5xx, timeouts inside the Groq client."
+    )
+    model_fallbacks: str = Field(
+        default="", description="Comma-separated Groq model ids tried in order when one fails."
+    )
+    tool_use_failed_attempts: int = Field(
+        default=3, ge=1, description="Model calls tried when Groq answers 400 tool_use_failed."
+    )
+    turn_timeout_s: float = Field(default=90.0, gt=0, description="Deadline of a whole turn.")
+    on_busy: OnBusy = Field(
+        default="reject",
+        description="A message for a session still answering: reject (409) or enqueue.",
+    )
+    max_query_chars: int = Field(default=4000, ge=1, description="Longest accepted message.")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest request body.")
+    shutdown_grace_s: float = Field(
+        default=10.0, ge=0, description="How long running turns may finish at shutdown."
+    )
     offline_token_delay_s: float = Field(
         default=0.0, ge=0, description="Pause between offline-model tokens (demos)."
     )
@@ -51,6 +70,11 @@ class Settings(BaseSettings):
         default="simulated", description="simulated, or open-meteo for live weather."
     )
     log_level: str = Field(default="INFO", description="Root log level.")
+
+    @property
+    def model_fallback_list(self) -> list[str]:
+        """The fallback Groq model ids, in order."""
+        return [name.strip() for name in self.model_fallbacks.split(",") if name.strip()]
 
     @property
     def cors_origin_list(self) -> list[str]:

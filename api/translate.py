@@ -37,7 +37,19 @@ class TurnTranslator:
     answer_text: list[str] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
     _streamed_message_ids: set[str] = field(default_factory=set)
+    _text_by_message: dict[str, list[str]] = field(default_factory=dict)
     text_after_last_tool: bool = False
+
+    def text_not_saved(self, saved_message_ids: set[str]) -> str:
+        """Returns the assistant text the client saw whose message is not in saved history.
+
+        That is the answer a cancelled or failed model call was streaming.
+        """
+        return "".join(
+            "".join(pieces)
+            for message_id, pieces in self._text_by_message.items()
+            if message_id not in saved_message_ids
+        )
 
     def feed(self, part: Mapping[str, Any]) -> list[TurnEvent]:
         """Returns the events one stream part produces (often none)."""
@@ -60,6 +72,7 @@ class TurnTranslator:
             return []
         if message.id:
             self._streamed_message_ids.add(message.id)
+        self._text_by_message.setdefault(message.id or "", []).append(text)
         self.answer_text.append(text)
         self.text_after_last_tool = True
         return [TextChunk(text=text, message_id=message.id)]

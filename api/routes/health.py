@@ -1,4 +1,4 @@
-"""Liveness and the status document: `GET /health` and `GET /`."""
+"""Liveness and the status document: `GET /health`, and what `GET /` answers JSON clients."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from api.app_state import LexServices
 from api.deps import ServicesDep
 from api.schemas import HealthResponse, ModelInfo
 
@@ -20,7 +21,12 @@ router = APIRouter(tags=["health"])
 async def health(services: ServicesDep) -> JSONResponse:
     """Reports whether the service can answer: the model in use and the database."""
     choice = services.chat_model
-    model = ModelInfo(provider=choice.provider, name=choice.model_name, warning=choice.warning)
+    model = ModelInfo(
+        provider=choice.provider,
+        name=choice.model_name,
+        warning=choice.warning,
+        error=services.model_health.operator_error,
+    )
     try:
         async with services.checkpointer.conn.execute("SELECT 1") as cursor:
             await cursor.fetchone()
@@ -29,15 +35,16 @@ async def health(services: ServicesDep) -> JSONResponse:
         logger.warning("database health check failed: %s", exc)
         database = f"unreachable: {type(exc).__name__}"
     healthy = database == "ok"
-    body = HealthResponse(
-        status="healthy" if healthy else "unhealthy", model=model, database=database
-    )
+    status = "unhealthy" if not healthy else "degraded" if model.error else "healthy"
+    body = HealthResponse(status=status, model=model, database=database)
     return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
 
 
-@router.get("/")
-async def root(services: ServicesDep) -> dict[str, Any]:
-    """A small status document, as the original backend answered here."""
+def status_document(services: LexServices) -> dict[str, Any]:
+    """A small status document, as the original backend answered at `GET /`.
+
+    `api.routes.page` serves it on `GET /` to every client that does not ask for HTML.
+    """
     return {
         "service": "Lex, the SuperCar virtual sales assistant",
         "status": "ok",

@@ -1,21 +1,24 @@
-"""`POST /query`: one customer message in, the answer out as a Server-Sent Event stream."""
+"""`POST /query`: one customer message in, the answer out as a Server-Sent Event stream.
+
+The turn runs as a server-side task; this stream only follows it, so a client that goes away does
+not stop the turn (it can rejoin through `GET /sessions/{id}/stream`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from fastapi import APIRouter
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 
 from api.deps import ServicesDep
+from api.errors import ApiError
+from api.runs import SessionBusy
 from api.schemas import ErrorResponse, QueryRequest
-from api.sse import SSE_LINE_SEPARATOR, to_sse
-from api.turns import TurnRequest, run_turn, user_id_for
+from api.streaming import follow_run
+from api.turns import TurnRequest, user_id_for
 
 router = APIRouter(tags=["chat"])
 
-KEEPALIVE_PING_S = 15
-STREAM_HEADERS = {"X-Accel-Buffering": "no", "Cache-Control": "no-cache"}
+BUSY_RETRY_AFTER_S = 2
 
 
 @router.post(
@@ -23,23 +26,35 @@ STREAM_HEADERS = {"X-Accel-Buffering": "no", "Cache-Control": "no-cache"}
     response_class=EventSourceResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "The answer, as SSE."},
+        409: {"model": ErrorResponse, "description": "The session is still answering."},
+        413: {"model": ErrorResponse, "description": "The body is too large."},
+        415: {"model": ErrorResponse, "description": "The body is not JSON."},
         422: {"model": ErrorResponse, "description": "The request is invalid."},
     },
 )
 async def query(body: QueryRequest, services: ServicesDep) -> EventSourceResponse:
     """Answers one message: `chunk`s of text, `tool_use`/`tool_output` per tool call, then `end`."""
+    settings = services.settings
+    if len(body.query) > settings.max_query_chars:
+        raise ApiError(
+            422,
+            "query_too_long",
+            f"query is {len(body.query)} characters long; the limit is {settings.max_query_chars}.",
+        )
     request = TurnRequest(
         session_id=body.session_id,
         query=body.query,
         user_id=user_id_for(body.session_id, body.user_id),
-        timezone=services.settings.timezone,
+        timezone=settings.timezone,
     )
-    stream_format = body.stream_format
-
-    async def events() -> AsyncIterator[ServerSentEvent]:
-        async for event in run_turn(services.graph, request):
-            yield to_sse(event, stream_format)
-
-    return EventSourceResponse(
-        events(), sep=SSE_LINE_SEPARATOR, ping=KEEPALIVE_PING_S, headers=STREAM_HEADERS
-    )
+    try:
+        run = services.turns.start(body.session_id, services.executor.for_request(request))
+    except SessionBusy:
+        raise ApiError(
+            409,
+            "session_busy",
+            "Lex is still answering the previous message of this session. Wait for the answer "
+            "to finish (or stop it), then send again.",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+        ) from None
+    return follow_run(run, body.stream_format)

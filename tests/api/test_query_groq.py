@@ -34,6 +34,7 @@ def test_weather_turn_goes_through_chatgroq(
         "provider": "groq",
         "name": "llama-3.3-70b-versatile",
         "warning": None,
+        "error": None,
     }
     events = parse_sse(response.text)
     assert [e.event for e in events[:2]] == ["tool_use", "tool_output"]

@@ -1,0 +1,65 @@
+"""A session's running turn: rejoin its stream (`GET .../stream`) or stop it (`POST .../cancel`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query
+from sse_starlette import EventSourceResponse
+
+from api.deps import ServicesDep
+from api.errors import ApiError
+from api.schemas import SESSION_ID_MAX_CHARS, SESSION_ID_PATTERN, ErrorResponse
+from api.sse import StreamFormat
+from api.streaming import follow_run
+
+router = APIRouter(prefix="/sessions/{session_id}", tags=["turns"])
+
+SessionIdPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=SESSION_ID_MAX_CHARS,
+        pattern=SESSION_ID_PATTERN,
+        description="The session id sent with POST /query.",
+        examples=["premium_client-1732470000000"],
+    ),
+]
+
+
+@router.get(
+    "/stream",
+    response_class=EventSourceResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "The turn's events, as SSE."},
+        404: {"model": ErrorResponse, "description": "No turn of this session is known."},
+    },
+)
+async def rejoin(
+    session_id: SessionIdPath,
+    services: ServicesDep,
+    stream_format: Annotated[
+        StreamFormat, Query(description="text (the chat frontend's) or json.")
+    ] = StreamFormat.TEXT,
+    last_event_id: Annotated[
+        str | None,
+        Header(description="The id of the last event received; only later events are sent."),
+    ] = None,
+) -> EventSourceResponse:
+    """Rejoins the session's running turn (or its last one), replaying what was missed."""
+    run = services.turns.latest(session_id)
+    if run is None:
+        raise ApiError(404, "not_found", f"No turn of session {session_id!r} is running or recent.")
+    return follow_run(run, stream_format, start=run.sequence_after(last_event_id))
+
+
+@router.post(
+    "/cancel",
+    responses={409: {"model": ErrorResponse, "description": "Nothing is running."}},
+)
+async def cancel(session_id: SessionIdPath, services: ServicesDep) -> dict[str, Any]:
+    """Stops the session's running turn; what was already said and shown is kept."""
+    run = services.turns.cancel(session_id)
+    if run is None:
+        raise ApiError(409, "not_running", f"Session {session_id!r} has no turn running.")
+    return {"cancelled": True, "run_id": run.run_id, "session_id": session_id}

@@ -1,0 +1,120 @@
+// The HTTP side of the page: one function per endpoint, errors turned into ApiError values, and
+// feature detection so the page keeps working on a server that lacks some endpoints.
+// URLs are relative, so the page also works behind a proxy that serves Lex under a path prefix.
+
+/** A non-2xx answer (or no answer at all), in the service's error shape. */
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status, 0 when the server could not be reached.
+   * @param {string} code Machine-readable reason from the body, e.g. "session_busy".
+   * @param {string} message Text from the body, safe to show.
+   * @param {number|null} retryAfterS Seconds from a Retry-After header, if any.
+   */
+  constructor(status, code, message, retryAfterS = null) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfterS = retryAfterS;
+  }
+}
+
+async function errorFrom(response) {
+  let code = `http_${response.status}`;
+  let message = response.statusText || "The request failed.";
+  try {
+    const body = await response.json();
+    code = body?.error?.code ?? code;
+    message = body?.error?.message ?? message;
+  } catch {
+    // Not JSON (a proxy's error page, say): keep the status line.
+  }
+  const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+  return new ApiError(response.status, code, message, Number.isNaN(retryAfter) ? null : retryAfter);
+}
+
+/** fetch that throws ApiError for network failures and non-2xx answers; aborts pass through. */
+async function request(path, options = {}) {
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, "unreachable", "Lex can't be reached. Is the server running?");
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response;
+}
+
+async function requestJson(path, options = {}) {
+  const response = await request(path, options);
+  return response.json();
+}
+
+const STREAM_HEADERS = { Accept: "text/event-stream" };
+const sessionPath = (sessionId) => `sessions/${encodeURIComponent(sessionId)}`;
+
+// Each optional feature and the route that provides it, in the path style of /openapi.json.
+const FEATURE_ROUTES = {
+  sessions: "/sessions",
+  sessionDetail: "/sessions/{}",
+  replay: "/sessions/{}/replay",
+  cancel: "/sessions/{}/cancel",
+  rejoin: "/sessions/{}/stream",
+};
+
+/**
+ * Tells which optional endpoints this server has, from its OpenAPI document.
+ * Without the document every feature is assumed present; calls then handle their own 404s.
+ */
+export async function detectFeatures() {
+  const assumeAll = Object.fromEntries(Object.keys(FEATURE_ROUTES).map((name) => [name, true]));
+  try {
+    const spec = await requestJson("openapi.json");
+    const paths = new Set(Object.keys(spec.paths ?? {}).map((p) => p.replace(/\{[^}]*\}/g, "{}")));
+    return Object.fromEntries(
+      Object.entries(FEATURE_ROUTES).map(([name, route]) => [name, paths.has(route)]),
+    );
+  } catch {
+    return assumeAll;
+  }
+}
+
+export function getHealth() {
+  return requestJson("health");
+}
+
+/** Starts a turn; resolves with the streaming Response once the server accepted it. */
+export function postQuery(sessionId, query, signal) {
+  return request("query", {
+    method: "POST",
+    headers: { ...STREAM_HEADERS, "Content-Type": "application/json" },
+    body: JSON.stringify({ query, session_id: sessionId, stream_format: "json" }),
+    signal,
+  });
+}
+
+/** Rejoins the session's running (or last) turn, after `lastEventId` when given. */
+export function rejoinTurn(sessionId, lastEventId, signal) {
+  const headers = { ...STREAM_HEADERS };
+  if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+  return request(`${sessionPath(sessionId)}/stream?stream_format=json`, { headers, signal });
+}
+
+export function cancelTurn(sessionId) {
+  return requestJson(`${sessionPath(sessionId)}/cancel`, { method: "POST" });
+}
+
+export function listSessions(limit, cursor) {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (cursor) params.set("cursor", cursor);
+  return requestJson(`sessions?${params}`);
+}
+
+export function getSession(sessionId) {
+  return requestJson(sessionPath(sessionId));
+}
+
+export function replaySession(sessionId, paceMs, signal) {
+  const params = new URLSearchParams({ stream_format: "json", pace_ms: String(paceMs) });
+  return request(`${sessionPath(sessionId)}/replay?${params}`, { headers: STREAM_HEADERS, signal });
+}
