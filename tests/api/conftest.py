@@ -22,7 +22,7 @@ def fixed_clock() -> datetime:
     return FIXED_NOW
 
 
-def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
+def isolated_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Settings of an isolated service: its own database file, no .env, the offline model."""
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path / 'lex.sqlite'}",
@@ -44,7 +44,7 @@ def lex_server(tmp_path: Path) -> ServerFactory:
         chat_model: BaseChatModel | None = None, **overrides: Any
     ) -> AbstractContextManager[str]:
         app = create_app(
-            test_settings(tmp_path, **overrides), chat_model=chat_model, clock=fixed_clock
+            isolated_settings(tmp_path, **overrides), chat_model=chat_model, clock=fixed_clock
         )
         return serve(app)
 

@@ -553,6 +553,34 @@ class _Exchange:
         await self.write(data, more=False)
 
 
+def message_sequence_problem(messages: Sequence[Any]) -> str | None:
+    """Returns Groq's complaint about a conversation it would reject, or None.
+
+    Like Groq, every assistant tool call must be answered by a tool message before the next
+    non-tool message, and a tool message must answer a call of the assistant message before it.
+    """
+    pending: set[str] = set()
+    for index, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, Mapping) else None
+        if role == "tool":
+            call_id = str(message.get("tool_call_id"))
+            if call_id not in pending:
+                return f"'messages.{index}' : tool message answers no pending tool call {call_id}"
+            pending.discard(call_id)
+            continue
+        if pending:
+            return (
+                f"'messages.{index - 1}' : for 'role:assistant' the following must be satisfied"
+                f"[('messages.{index - 1}.tool_calls' : tool_call_ids did not have response "
+                f"messages: {', '.join(sorted(pending))})]"
+            )
+        if role == "assistant":
+            pending = {str(call.get("id")) for call in message.get("tool_calls") or []}
+    if pending:
+        return "the last assistant message's tool_call_ids did not have response messages"
+    return None
+
+
 class _StandInApp:
     """The ASGI application; all mutable state lives in the owning `GroqStandIn`."""
 
@@ -625,6 +653,11 @@ class _StandInApp:
         if not isinstance(parsed, dict) or not isinstance(body.get("messages"), list):
             message = "'messages' : property 'messages' is missing or not an array"
             error = {"message": message, "type": "invalid_request_error"}
+            await ex.json(400, {"error": error}, base_headers)
+            return
+
+        if problem := message_sequence_problem(body["messages"]):
+            error = {"message": problem, "type": "invalid_request_error"}
             await ex.json(400, {"error": error}, base_headers)
             return
 
