@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.sse import StreamFormat
 
@@ -20,7 +20,7 @@ class QueryRequest(BaseModel):
 
     query: str = Field(
         min_length=1,
-        description="What the customer typed.",
+        description="What the customer typed; at most MAX_QUERY_CHARS (4000) characters.",
         examples=["What's the weather in Miami?"],
     )
     session_id: str = Field(
@@ -43,6 +43,26 @@ class QueryRequest(BaseModel):
         description="text: the chat frontend's format (default); json: one JSON object per event.",
         examples=["text", "json"],
     )
+    checkpoint_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description=(
+            "Continue from this checkpoint of the session (one whose `next` is empty in "
+            "GET /sessions/{session_id}/checkpoints) instead of its latest: the new branch "
+            "becomes the session's head and the old one stays listed."
+        ),
+        examples=[None, "1f1e8505-fd4b-622f-8003-60ee1cfc00af"],
+    )
+
+
+    @field_validator("query")
+    @classmethod
+    def query_has_text(cls, query: str) -> str:
+        """Rejects a message made only of white space."""
+        if not query.strip():
+            raise ValueError("query must contain some text")
+        return query
 
 
 class ModelInfo(BaseModel):
