@@ -23,6 +23,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer, Command, RetryPolicy
 
 from agent.context import Context
+from agent.context_window import trim_for_model
 from agent.prompts import build_system_prompt
 from agent.repair import valid_model_input
 from agent.state import AgentState
@@ -103,6 +104,7 @@ def build_graph(
     fallback_models: Sequence[BaseChatModel] = (),
     fallback_on: tuple[type[BaseException], ...] = (Exception,),
     model_retry: RetryPolicy | None = None,
+    context_tokens: int | None = None,
 ) -> StateGraph[AgentState, Context, AgentState, AgentState]:
     """Builds the uncompiled agent graph.
 
@@ -114,6 +116,8 @@ def build_graph(
         fallback_models: Models tried in order when `model` fails with one of `fallback_on`.
         fallback_on: The errors that move on to the next fallback model.
         model_retry: When and how often the model node is retried (None: never).
+        context_tokens: Token budget of the history sent to the model (None: all of it); the
+            saved history is never trimmed.
     """
     model_with_tools: Runnable[LanguageModelInput, BaseMessage] = model.bind_tools(list(tools))
     if fallback_models:
@@ -126,6 +130,8 @@ def build_graph(
         context = runtime.context if isinstance(runtime.context, Context) else Context()
         system = build_system_prompt(now=clock(), timezone=context.timezone, facts=prompt_facts)
         history = valid_model_input(state["messages"])
+        if context_tokens is not None:
+            history = trim_for_model(history, context_tokens)
         response = await model_with_tools.ainvoke([SystemMessage(system), *history])
         if not isinstance(response, AIMessage):
             raise TypeError(f"chat model returned {type(response).__name__}, not AIMessage")

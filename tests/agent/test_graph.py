@@ -151,3 +151,17 @@ async def test_system_prompt_carries_today_in_the_context_timezone(
     assert isinstance(system, SystemMessage)
     assert expected in system.text
     assert "markdown" in system.text.lower()
+
+
+async def test_long_history_is_trimmed_for_the_model_but_saved_whole() -> None:
+    model = ScriptedChatModel(script=[text(f"answer {i}") for i in range(6)])
+    saver = InMemorySaver()
+    graph = compile_graph(model, TOOLS, checkpointer=saver, context_tokens=60)
+    for i in range(6):
+        await graph.ainvoke({"messages": [HumanMessage(f"question {i} " + "word " * 20)]}, config())
+    sent = model.received[-1]
+    assert isinstance(sent[0], SystemMessage)
+    assert isinstance(sent[1], HumanMessage) and sent[-1].text.startswith("question 5")
+    assert len(sent) < 12
+    saved = (await graph.aget_state(config())).values["messages"]
+    assert len(saved) == 12
