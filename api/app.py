@@ -22,12 +22,13 @@ from api.chat_models import ChatModelChoice, choose_chat_model
 from api.errors import install_error_handlers
 from api.limits import RequestBodyLimit
 from api.model_errors import FALLBACK_ON, is_tool_use_failed
-from api.routes import health, page, query, runs
+from api.routes import health, page, query, runs, sessions
 from api.runs import TurnManager
 from api.settings import Settings
 from api.turns import ModelHealth, TurnExecutor
 from checkpoints.appointments import open_appointment_book
 from checkpoints.saver import open_checkpointer, sqlite_path
+from checkpoints.sessions import open_session_registry
 from tools import ToolServices, build_tools
 from tools.directory import directory_prompt_lines
 from tools.weather import OpenMeteoWeather, SimulatedWeather, WeatherProvider
@@ -76,6 +77,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             checkpointer = await stack.enter_async_context(open_checkpointer(database))
             appointments = await stack.enter_async_context(open_appointment_book(database))
+            registry = await stack.enter_async_context(open_session_registry(database))
             tools = build_tools(
                 ToolServices(appointments=appointments, weather=make_weather(settings), clock=clock)
             )
@@ -87,6 +89,7 @@ def create_app(
                 prompt_facts=directory_prompt_lines(),
                 fallback_models=choice.fallbacks,
                 fallback_on=FALLBACK_ON,
+                context_tokens=settings.context_tokens,
                 model_retry=RetryPolicy(
                     max_attempts=settings.tool_use_failed_attempts,
                     initial_interval=0.2,
@@ -97,7 +100,7 @@ def create_app(
             executor = TurnExecutor(graph, turn_timeout_s=settings.turn_timeout_s, health=health)
             turns = TurnManager(on_busy=settings.on_busy)
             app.state.lex = LexServices(
-                settings, graph, checkpointer, choice, turns, executor, health
+                settings, graph, checkpointer, choice, turns, executor, health, registry
             )
             logger.info(
                 "Lex ready: model=%s/%s db=%s", choice.provider, choice.model_name, database
@@ -130,5 +133,6 @@ def create_app(
     app.include_router(health.router)
     app.include_router(query.router)
     app.include_router(runs.router)
+    app.include_router(sessions.router)
     page.mount_static(app)
     return app

@@ -12,11 +12,12 @@ from api.chat_models import ChatModelChoice
 from api.runs import TurnManager
 from api.settings import Settings
 from api.turns import ModelHealth, TurnExecutor
+from checkpoints.sessions import SqliteSessionRegistry
 
 
 @dataclass(frozen=True)
 class LexServices:
-    """What a request needs: settings, the graph, the saver, the model and the running turns."""
+    """What a request needs: settings, graph, saver, model, running turns and the session list."""
 
     settings: Settings
     graph: CompiledStateGraph[Any, Any, Any, Any]
@@ -25,3 +26,4 @@ class LexServices:
     turns: TurnManager
     executor: TurnExecutor
     model_health: ModelHealth
+    sessions: SqliteSessionRegistry

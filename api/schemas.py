@@ -55,7 +55,6 @@ class QueryRequest(BaseModel):
         examples=[None, "1f1e8505-fd4b-622f-8003-60ee1cfc00af"],
     )
 
-
     @field_validator("query")
     @classmethod
     def query_has_text(cls, query: str) -> str:

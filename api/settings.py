@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from checkpoints.studio import DEFAULT_STUDIO_DATABASE_URL
+
 DEFAULT_MODEL_NAME = "llama-3.3-70b-versatile"
 
 ModelProvider = Literal["auto", "groq", "offline"]
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
     tool_use_failed_attempts: int = Field(
         default=3, ge=1, description="Model calls tried when Groq answers 400 tool_use_failed."
     )
+    context_tokens: int = Field(
+        default=8000, ge=500, description="Token budget of the history sent to the model."
+    )
     turn_timeout_s: float = Field(default=90.0, gt=0, description="Deadline of a whole turn.")
     on_busy: OnBusy = Field(
         default="reject",
@@ -70,6 +75,13 @@ class Settings(BaseSettings):
         default="simulated", description="simulated, or open-meteo for live weather."
     )
     log_level: str = Field(default="INFO", description="Root log level.")
+    studio_database_url: str = Field(
+        default=DEFAULT_STUDIO_DATABASE_URL,
+        description="SQLite copy of the database that `langgraph dev` (Studio) opens.",
+    )
+    session_history_limit: int = Field(
+        default=2000, ge=1, description="Most checkpoints read to show one session's transcript."
+    )
 
     @property
     def model_fallback_list(self) -> list[str]:

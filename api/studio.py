@@ -1,8 +1,9 @@
 """The graph LangGraph Studio loads (`langgraph.json`), compiled without a checkpointer.
 
-`langgraph dev` brings its own persistence and refuses a graph that has one. The model follows the
-same settings as the service (Groq with a key, the offline model without); bookings made from
-Studio go to an in-memory appointment book, so debugging never touches real appointments.
+`langgraph dev` refuses a graph that has one: it supplies the saver named in `langgraph.json`
+(`checkpoints.studio`, over the Studio copy of the app's database, so saved sessions open there).
+The model follows the same settings as the service (Groq with a key, the offline model without);
+bookings made from Studio go to an in-memory appointment book, never to real appointments.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from agent.repair import close_dangling_tool_calls
 from api.events import TextChunk, TurnEnd, TurnError, TurnStatus
 from api.model_errors import ModelFailure, classify
 from api.runs import Executor, TurnRun
+from api.transcript import TURN_OUTCOME_KEY
 from api.translate import TurnTranslator
 from checkpoints.saver import thread_id_for
 
@@ -151,7 +152,17 @@ class TurnExecutor:
         if status != "completed":
             shown = self._close_interrupted_turn(run, translator, failure)
             head = turn_config(request.session_id, run.run_id)  # the new head, also after a fork
-            await self._repair(head, human, translator, shown)
+            outcome = {
+                "status": status,
+                "error": None
+                if failure is None
+                else {
+                    "code": failure.code,
+                    "message": failure.message,
+                    "retryable": failure.retryable,
+                },
+            }
+            await self._repair(head, human, translator, shown, outcome)
         latency_ms = round((time.perf_counter() - started) * 1000)
         logger.info(
             "turn session=%s run=%s outcome=%s tools=%s tokens=%s latency_ms=%d",
@@ -196,8 +207,12 @@ class TurnExecutor:
         human: HumanMessage,
         translator: TurnTranslator,
         closing_text: str,
+        outcome: dict[str, Any],
     ) -> None:
-        """Saves what the customer said and saw, and closes dangling tool calls."""
+        """Saves what the customer said and saw, and closes dangling tool calls.
+
+        The closing message records how the turn ended, so a replay ends it the same way.
+        """
         try:
             snapshot = await self.graph.aget_state(config)
             saved: list[BaseMessage] = list(snapshot.values.get("messages", []))
@@ -208,7 +223,13 @@ class TurnExecutor:
             additions.extend(close_dangling_tool_calls([*saved, *additions]))
             shown = (translator.text_not_saved(saved_ids) + closing_text).strip()
             if shown:
-                additions.append(AIMessage(content=shown, id=str(uuid.uuid4())))
+                additions.append(
+                    AIMessage(
+                        content=shown,
+                        id=str(uuid.uuid4()),
+                        response_metadata={TURN_OUTCOME_KEY: outcome},
+                    )
+                )
             if additions:
                 await self.graph.aupdate_state(config, {"messages": additions}, as_node=CALL_MODEL)
         except Exception:

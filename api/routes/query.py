@@ -6,15 +6,22 @@ not stop the turn (it can rejoin through `GET /sessions/{id}/stream`).
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
 from api.deps import ServicesDep
 from api.errors import ApiError
+from api.history import fork_config
 from api.runs import SessionBusy
 from api.schemas import ErrorResponse, QueryRequest
 from api.streaming import follow_run
 from api.turns import TurnRequest, user_id_for
+from checkpoints.saver import thread_id_for
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["chat"])
 
@@ -28,6 +35,7 @@ BUSY_RETRY_AFTER_S = 2
         200: {"content": {"text/event-stream": {}}, "description": "The answer, as SSE."},
         409: {"model": ErrorResponse, "description": "The session is still answering."},
         413: {"model": ErrorResponse, "description": "The body is too large."},
+        404: {"model": ErrorResponse, "description": "checkpoint_id is not of this session."},
         415: {"model": ErrorResponse, "description": "The body is not JSON."},
         422: {"model": ErrorResponse, "description": "The request is invalid."},
     },
@@ -41,11 +49,16 @@ async def query(body: QueryRequest, services: ServicesDep) -> EventSourceRespons
             "query_too_long",
             f"query is {len(body.query)} characters long; the limit is {settings.max_query_chars}.",
         )
+    overrides: dict[str, Any] = {}
+    if body.checkpoint_id is not None:
+        fork = await fork_config(services.graph, body.session_id, body.checkpoint_id)
+        overrides = {"checkpoint_id": fork["configurable"]["checkpoint_id"]}
     request = TurnRequest(
         session_id=body.session_id,
         query=body.query,
         user_id=user_id_for(body.session_id, body.user_id),
         timezone=settings.timezone,
+        config=overrides,
     )
     try:
         run = services.turns.start(body.session_id, services.executor.for_request(request))
@@ -57,4 +70,11 @@ async def query(body: QueryRequest, services: ServicesDep) -> EventSourceRespons
             "to finish (or stop it), then send again.",
             headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
         ) from None
+    try:
+        await services.sessions.record_turn(
+            body.session_id, thread_id_for(body.session_id), body.query
+        )
+    except Exception:
+        # The listing is secondary: the turn is already running and is saved regardless.
+        logger.exception("could not record session %s in the registry", body.session_id)
     return follow_run(run, body.stream_format)

@@ -1,0 +1,212 @@
+"""Saved sessions: list them, read one, replay it as SSE, list its checkpoints, delete it.
+
+Every route reads what it needs from the database first (a bounded number of checkpoints) and
+only then responds, so a slow client never holds the checkpointer (see `api.history`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from sse_starlette import EventSourceResponse
+
+from api.deps import ServicesDep
+from api.errors import ApiError
+from api.history import (
+    checkpoint_infos,
+    head_branch,
+    message_save_times,
+    read_head,
+    read_history,
+    snapshot_messages,
+)
+from api.replay import replay_sse
+from api.schemas import SESSION_ID_MAX_CHARS, SESSION_ID_PATTERN, ErrorResponse
+from api.session_schemas import (
+    CheckpointItem,
+    DeletedSession,
+    SessionDetail,
+    SessionList,
+    SessionSummary,
+    TranscriptMessage,
+)
+from api.sse import SSE_LINE_SEPARATOR, StreamFormat
+from api.transcript import split_turns, transcript_entries
+from checkpoints.saver import thread_id_for
+from checkpoints.sessions import (
+    InvalidCursorError,
+    SessionRecord,
+    format_timestamp,
+    shorten_title,
+)
+
+router = APIRouter(prefix="/sessions", tags=["sessions"])
+
+STREAM_HEADERS = {"X-Accel-Buffering": "no", "Cache-Control": "no-cache"}
+MAX_PAGE_SIZE = 100
+MAX_CHECKPOINTS_LISTED = 1000
+MAX_PACE_MS = 10_000
+
+SessionIdPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=SESSION_ID_MAX_CHARS,
+        pattern=SESSION_ID_PATTERN,
+        description="The session id sent with POST /query.",
+        examples=["premium_client-1732470000000"],
+    ),
+]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "No such session."}
+}
+
+
+async def find_session(services: ServicesDep, session_id: str) -> SessionRecord:
+    """Returns the registry entry of a session.
+
+    A session saved before the registry existed has history but no entry: it is described from
+    its latest checkpoint instead (it opens by id, but is not listed).
+
+    Raises:
+        ApiError: 404 when the session has neither an entry nor any history.
+    """
+    record = await services.sessions.get(session_id)
+    if record is not None:
+        return record
+    thread_id = thread_id_for(session_id)
+    head = await read_head(services.graph, thread_id)
+    if head is None or head.created_at is None:
+        raise ApiError(404, "not_found", f"No saved session {session_id!r}.")
+    turns = split_turns(snapshot_messages(head))
+    saved_at = format_timestamp(datetime.fromisoformat(head.created_at))
+    return SessionRecord(
+        session_id=session_id,
+        thread_id=thread_id,
+        title=shorten_title(turns[0].query) if turns else "",
+        created_at=saved_at,
+        updated_at=saved_at,
+        turn_count=len(turns),
+    )
+
+
+def summary(record: SessionRecord) -> SessionSummary:
+    """Returns the wire form of a registry entry."""
+    return SessionSummary.model_validate(record, from_attributes=True)
+
+
+@router.get(
+    "",
+    response_model=SessionList,
+    responses={422: {"model": ErrorResponse, "description": "A bad cursor or limit."}},
+)
+async def list_sessions(
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")] = 20,
+    cursor: Annotated[
+        str | None, Query(description="The `next_cursor` of the previous page.")
+    ] = None,
+) -> SessionList:
+    """Lists saved sessions, most recently active first, a page at a time."""
+    try:
+        page = await services.sessions.list_page(limit, cursor)
+    except InvalidCursorError as error:
+        raise ApiError(422, "invalid_request", f"cursor: {error}") from None
+    return SessionList(
+        sessions=[summary(record) for record in page.sessions], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/{session_id}", response_model=SessionDetail, responses=NOT_FOUND)
+async def get_session(session_id: SessionIdPath, services: ServicesDep) -> SessionDetail:
+    """Returns a session's transcript: messages, tool calls with arguments, tool results, times."""
+    record = await find_session(services, session_id)
+    snapshots = await read_history(
+        services.graph, record.thread_id, services.settings.session_history_limit
+    )
+    branch = head_branch(snapshots)
+    messages = snapshot_messages(branch[-1]) if branch else []
+    entries = transcript_entries(messages, message_save_times(branch))
+    return SessionDetail(
+        **summary(record).model_dump(),
+        messages=[
+            TranscriptMessage.model_validate(entry, from_attributes=True) for entry in entries
+        ],
+    )
+
+
+@router.get(
+    "/{session_id}/replay",
+    response_class=EventSourceResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Each turn: a `turn` event, then the turn's events as POST /query sent.",
+        },
+        **NOT_FOUND,
+    },
+)
+async def replay_session(
+    session_id: SessionIdPath,
+    services: ServicesDep,
+    stream_format: Annotated[
+        StreamFormat, Query(description="text (the chat frontend's) or json.")
+    ] = StreamFormat.TEXT,
+    pace_ms: Annotated[
+        int, Query(ge=0, le=MAX_PACE_MS, description="Pause between events, in milliseconds.")
+    ] = 0,
+) -> EventSourceResponse:
+    """Replays a saved session with the same events `POST /query` streamed, turn by turn."""
+    record = await find_session(services, session_id)
+    head = await read_head(services.graph, record.thread_id)
+    turns = split_turns(snapshot_messages(head)) if head is not None else []
+    events = replay_sse(
+        turns,
+        session_id=session_id,
+        thread_id=record.thread_id,
+        stream_format=stream_format,
+        pace_s=pace_ms / 1000,
+    )
+    return EventSourceResponse(events, sep=SSE_LINE_SEPARATOR, headers=STREAM_HEADERS)
+
+
+@router.get("/{session_id}/checkpoints", response_model=list[CheckpointItem], responses=NOT_FOUND)
+async def list_checkpoints(
+    session_id: SessionIdPath,
+    services: ServicesDep,
+    limit: Annotated[
+        int,
+        Query(ge=1, le=MAX_CHECKPOINTS_LISTED, description="How many of the newest checkpoints."),
+    ] = 200,
+) -> list[CheckpointItem]:
+    """Lists a session's checkpoints oldest first, on every branch; turn ends are fork points."""
+    record = await find_session(services, session_id)
+    snapshots = await read_history(services.graph, record.thread_id, limit)
+    return [
+        CheckpointItem.model_validate(info, from_attributes=True)
+        for info in checkpoint_infos(snapshots)
+    ]
+
+
+@router.delete(
+    "/{session_id}",
+    response_model=DeletedSession,
+    responses={
+        **NOT_FOUND,
+        409: {"model": ErrorResponse, "description": "The session is still answering."},
+    },
+)
+async def delete_session(session_id: SessionIdPath, services: ServicesDep) -> DeletedSession:
+    """Deletes a session's whole history and its entry; afterwards it is 404 everywhere."""
+    record = await find_session(services, session_id)
+    if services.turns.is_running(session_id):
+        raise ApiError(
+            409,
+            "session_busy",
+            "Lex is still answering this session; stop it (POST /sessions/{id}/cancel) first.",
+        )
+    await services.checkpointer.adelete_thread(record.thread_id)
+    await services.sessions.delete(session_id)
+    return DeletedSession(deleted=True, session_id=session_id)

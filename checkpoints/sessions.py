@@ -1,0 +1,265 @@
+"""The session registry: one row per client `session_id`, beside LangGraph's checkpoint tables.
+
+Listing sessions from checkpoints would scan and unpickle every thread; this small table keeps what
+a list needs (thread id, title, times, turn count) and is updated once at the start of each turn.
+Times are the wall clock in UTC, written at a fixed width so that text order is time order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+logger = logging.getLogger(__name__)
+
+TITLE_MAX_CHARS = 60
+"""Longest title kept: the first user message is cut at a word boundary to fit."""
+ELLIPSIS = "…"
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY,
+    thread_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    turn_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS sessions_by_update ON sessions (updated_at DESC, session_id DESC);
+"""
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """Returns the current instant, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Returns `moment` in UTC as fixed-width ISO 8601 text (microseconds always present)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def shorten_title(text: str, max_chars: int = TITLE_MAX_CHARS) -> str:
+    """Returns a one-line title from a user message: whitespace collapsed, cut at a word boundary.
+
+    Args:
+        text: The first user message of the session.
+        max_chars: Longest title returned, ellipsis included.
+    """
+    words = " ".join(text.split())
+    if len(words) <= max_chars:
+        return words
+    budget = max_chars - len(ELLIPSIS)
+    # One character more than the budget tells whether the cut falls between two words.
+    cut = words[: budget + 1]
+    cut = cut[: cut.rindex(" ")] if " " in cut else cut[:budget]
+    return (cut.rstrip(" ,.;:-") or words[:budget]) + ELLIPSIS
+
+
+class InvalidCursorError(ValueError):
+    """A pagination cursor that this registry did not hand out."""
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One saved conversation.
+
+    Attributes:
+        session_id: The client's id for the conversation.
+        thread_id: The LangGraph thread id its checkpoints are saved under.
+        title: The first user message, shortened.
+        created_at: When its first turn started (UTC, ISO 8601).
+        updated_at: When its latest turn started (UTC, ISO 8601).
+        turn_count: Turns started on the session, on every branch.
+    """
+
+    session_id: str
+    thread_id: str
+    title: str
+    created_at: str
+    updated_at: str
+    turn_count: int
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    """One page of the session list, newest first.
+
+    Attributes:
+        sessions: The sessions on this page.
+        next_cursor: Pass it back to get the next page; None on the last page.
+    """
+
+    sessions: list[SessionRecord]
+    next_cursor: str | None
+
+
+def encode_cursor(record: SessionRecord) -> str:
+    """Returns an opaque cursor that resumes the list after `record`."""
+    raw = json.dumps([record.updated_at, record.session_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """Returns the (updated_at, session_id) a cursor resumes after.
+
+    Raises:
+        InvalidCursorError: when the cursor was not made by `encode_cursor`.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+    except (binascii.Error, ValueError) as error:
+        raise InvalidCursorError("the cursor is not one this service handed out") from error
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(part, str) for part in value)
+    ):
+        raise InvalidCursorError("the cursor is not one this service handed out")
+    return value[0], value[1]
+
+
+def _record(row: aiosqlite.Row | tuple[object, ...]) -> SessionRecord:
+    session_id, thread_id, title, created_at, updated_at, turn_count = tuple(row)
+    return SessionRecord(
+        session_id=str(session_id),
+        thread_id=str(thread_id),
+        title=str(title),
+        created_at=str(created_at),
+        updated_at=str(updated_at),
+        turn_count=int(str(turn_count)),
+    )
+
+
+COLUMNS = "session_id, thread_id, title, created_at, updated_at, turn_count"
+
+
+class SqliteSessionRegistry:
+    """The `sessions` table on an open aiosqlite connection.
+
+    Args:
+        connection: An autocommit connection (`isolation_level=None`) to the database file.
+        clock: Source of the created/updated times.
+    """
+
+    def __init__(self, connection: aiosqlite.Connection, clock: Clock = utc_now) -> None:
+        self._db = connection
+        self._clock = clock
+
+    async def setup(self) -> None:
+        """Creates the table and its index if missing."""
+        await self._db.execute("PRAGMA busy_timeout = 5000")
+        await self._db.executescript(SCHEMA)
+
+    async def record_turn(self, session_id: str, thread_id: str, user_text: str) -> SessionRecord:
+        """Notes that a turn starts: creates the entry on the first turn, then bumps it.
+
+        Args:
+            session_id: The client's session id.
+            thread_id: The thread the session is saved under.
+            user_text: The user's message; it becomes the title on the session's first turn.
+
+        Returns:
+            The entry after the update.
+        """
+        now = format_timestamp(self._clock())
+        await self._db.execute(
+            f"INSERT INTO sessions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, 1) "
+            "ON CONFLICT (session_id) DO UPDATE SET "
+            "updated_at = excluded.updated_at, turn_count = sessions.turn_count + 1",
+            (session_id, thread_id, shorten_title(user_text), now, now),
+        )
+        record = await self.get(session_id)
+        if record is None:  # pragma: no cover - the row was just written
+            raise RuntimeError(f"session {session_id!r} vanished while being recorded")
+        return record
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        """Returns the entry of a session, or None if it was never recorded."""
+        async with self._db.execute(
+            f"SELECT {COLUMNS} FROM sessions WHERE session_id = ?", (session_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _record(row) if row is not None else None
+
+    async def list_page(self, limit: int, cursor: str | None = None) -> SessionPage:
+        """Returns up to `limit` sessions, most recently updated first.
+
+        Args:
+            limit: Page size (at least 1).
+            cursor: The `next_cursor` of the previous page, or None for the first page.
+
+        Raises:
+            InvalidCursorError: for a cursor this registry did not hand out.
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if cursor is None:
+            query = f"SELECT {COLUMNS} FROM sessions ORDER BY updated_at DESC, session_id DESC"
+            params: tuple[object, ...] = (limit + 1,)
+        else:
+            updated_at, session_id = decode_cursor(cursor)
+            query = (
+                f"SELECT {COLUMNS} FROM sessions WHERE (updated_at, session_id) < (?, ?) "
+                "ORDER BY updated_at DESC, session_id DESC"
+            )
+            params = (updated_at, session_id, limit + 1)
+        async with self._db.execute(f"{query} LIMIT ?", params) as rows:
+            records = [_record(row) for row in await rows.fetchall()]
+        page = records[:limit]
+        next_cursor = encode_cursor(page[-1]) if len(records) > limit else None
+        return SessionPage(sessions=page, next_cursor=next_cursor)
+
+    async def delete(self, session_id: str) -> bool:
+        """Removes a session's entry; returns whether there was one."""
+        cursor = await self._db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+        deleted = cursor.rowcount > 0
+        await cursor.close()
+        return deleted
+
+
+async def record_turn(
+    registry: SqliteSessionRegistry, session_id: str, thread_id: str, first_user_text: str
+) -> SessionRecord:
+    """Notes the start of a turn in the registry; see `SqliteSessionRegistry.record_turn`."""
+    return await registry.record_turn(session_id, thread_id, first_user_text)
+
+
+@asynccontextmanager
+async def open_session_registry(
+    db_path: str | Path, clock: Clock = utc_now
+) -> AsyncIterator[SqliteSessionRegistry]:
+    """Opens the session registry in a SQLite file, creating the file and table if missing.
+
+    The file is normally the checkpoint database, so a session and its history are deleted
+    together. The connection is closed when the block exits, also on error.
+
+    Args:
+        db_path: Path of the SQLite file; its parent directory is created if needed.
+        clock: Source of the created/updated times.
+
+    Yields:
+        The ready registry.
+    """
+    path = Path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with aiosqlite.connect(path, isolation_level=None) as connection:
+        registry = SqliteSessionRegistry(connection, clock)
+        await registry.setup()
+        logger.info("session registry open on %s", path)
+        yield registry
