@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.sse import StreamFormat
@@ -11,6 +12,18 @@ from api.sse import StreamFormat
 SESSION_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
 SESSION_ID_MAX_CHARS = 128
 DEFAULT_MAX_QUERY_CHARS = 4000
+
+SessionIdPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=SESSION_ID_MAX_CHARS,
+        pattern=SESSION_ID_PATTERN,
+        description="The session id sent with POST /query.",
+        examples=["premium_client-1732470000000"],
+    ),
+]
+"""A session id in a URL path, validated like the one in the body of POST /query."""
 
 
 class QueryRequest(BaseModel):

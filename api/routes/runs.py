@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse
 
 from api.deps import ServicesDep
 from api.errors import ApiError
-from api.schemas import SESSION_ID_MAX_CHARS, SESSION_ID_PATTERN, ErrorResponse
+from api.schemas import ErrorResponse, SessionIdPath
 from api.sse import StreamFormat
 from api.streaming import follow_run
 
 router = APIRouter(prefix="/sessions/{session_id}", tags=["turns"])
-
-SessionIdPath = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=SESSION_ID_MAX_CHARS,
-        pattern=SESSION_ID_PATTERN,
-        description="The session id sent with POST /query.",
-        examples=["premium_client-1732470000000"],
-    ),
-]
 
 
 @router.get(

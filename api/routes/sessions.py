@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from sse_starlette import EventSourceResponse
 
 from api.deps import ServicesDep
@@ -23,7 +23,7 @@ from api.history import (
     snapshot_messages,
 )
 from api.replay import replay_sse
-from api.schemas import SESSION_ID_MAX_CHARS, SESSION_ID_PATTERN, ErrorResponse
+from api.schemas import ErrorResponse, SessionIdPath
 from api.session_schemas import (
     CheckpointItem,
     DeletedSession,
@@ -33,6 +33,7 @@ from api.session_schemas import (
     TranscriptMessage,
 )
 from api.sse import SSE_LINE_SEPARATOR, StreamFormat
+from api.streaming import KEEPALIVE_PING_S, STREAM_HEADERS
 from api.transcript import split_turns, transcript_entries
 from checkpoints.saver import thread_id_for
 from checkpoints.sessions import (
@@ -44,21 +45,10 @@ from checkpoints.sessions import (
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
-STREAM_HEADERS = {"X-Accel-Buffering": "no", "Cache-Control": "no-cache"}
 MAX_PAGE_SIZE = 100
 MAX_CHECKPOINTS_LISTED = 1000
 MAX_PACE_MS = 10_000
 
-SessionIdPath = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=SESSION_ID_MAX_CHARS,
-        pattern=SESSION_ID_PATTERN,
-        description="The session id sent with POST /query.",
-        examples=["premium_client-1732470000000"],
-    ),
-]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No such session."}
 }
@@ -169,7 +159,9 @@ async def replay_session(
         stream_format=stream_format,
         pace_s=pace_ms / 1000,
     )
-    return EventSourceResponse(events, sep=SSE_LINE_SEPARATOR, headers=STREAM_HEADERS)
+    return EventSourceResponse(
+        events, sep=SSE_LINE_SEPARATOR, ping=KEEPALIVE_PING_S, headers=STREAM_HEADERS
+    )
 
 
 @router.get("/{session_id}/checkpoints", response_model=list[CheckpointItem], responses=NOT_FOUND)
