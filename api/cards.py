@@ -7,10 +7,12 @@ booking card, a slot list for availability, a string elsewhere), so it is never 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.messages import ToolMessage
 
+from api.events import ToolOutput
 from tools.names import CHECK_APPOINTMENT_AVAILABILITY, SCHEDULE_APPOINTMENT
 
 NOTHING_BOOKED = "Nothing was booked."
@@ -50,3 +52,25 @@ def card_output(message: ToolMessage, args: dict[str, Any]) -> Any:
             "error": error,
         }
     return f"Sorry, that did not work: {error}"
+
+
+def tool_output_event(
+    message: ToolMessage, calls: Mapping[str, tuple[str, dict[str, Any]]]
+) -> ToolOutput:
+    """Returns the `tool_output` event of a tool result, live or replayed.
+
+    Args:
+        message: The tool's result.
+        calls: The turn's tool calls by id, as (name, args).
+    """
+    name, args = calls.get(message.tool_call_id, (message.name or "", {}))
+    if message.name:
+        name = message.name
+    failed = message.status == "error"
+    return ToolOutput(
+        id=message.tool_call_id,
+        name=name,
+        output=card_output(message, args),
+        status="error" if failed else "success",
+        error=tool_error_text(message) if failed else None,
+    )

@@ -15,10 +15,9 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from api.cards import card_output, tool_error_text
+from api.cards import tool_output_event
 from api.events import (
     TextChunk,
-    ToolOutput,
     ToolUse,
     TurnEnd,
     TurnError,
@@ -110,23 +109,6 @@ def tool_call_args(messages: Sequence[BaseMessage]) -> dict[str, tuple[str, dict
             for call in message.tool_calls:
                 calls[call.get("id") or ""] = (call["name"], dict(call["args"]))
     return calls
-
-
-def tool_output_event(
-    message: ToolMessage, calls: Mapping[str, tuple[str, dict[str, Any]]]
-) -> ToolOutput:
-    """Returns the `tool_output` of a saved tool result, as the live translation emits it."""
-    name, args = calls.get(message.tool_call_id, (message.name or "", {}))
-    if message.name:
-        name = message.name
-    failed = message.status == "error"
-    return ToolOutput(
-        id=message.tool_call_id,
-        name=name,
-        output=card_output(message, args),
-        status="error" if failed else "success",
-        error=tool_error_text(message) if failed else None,
-    )
 
 
 def turn_usage(turn: SavedTurn) -> dict[str, int]:

@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 
 from agent.graph import CALL_MODEL, TOOLS
-from api.cards import card_output, tool_error_text
+from api.cards import tool_output_event
 from api.events import TextChunk, ToolOutput, ToolUse, TurnEvent
 
 
@@ -118,15 +118,5 @@ class TurnTranslator:
         return events
 
     def _from_tool_message(self, message: ToolMessage) -> ToolOutput:
-        name, args = self.tool_calls.get(message.tool_call_id, (message.name or "", {}))
-        if message.name:
-            name = message.name
         self.text_after_last_tool = False
-        failed = message.status == "error"
-        return ToolOutput(
-            id=message.tool_call_id,
-            name=name,
-            output=card_output(message, args),
-            status="error" if failed else "success",
-            error=tool_error_text(message) if failed else None,
-        )
+        return tool_output_event(message, self.tool_calls)
