@@ -135,7 +135,16 @@ function plainError(result) {
 }
 
 const CONDITIONS = [
-  "thunderstorm", "overcast", "sunny", "cloudy", "rainy", "snowy", "clear", "foggy", "windy", "hazy",
+  "thunderstorm",
+  "overcast",
+  "sunny",
+  "cloudy",
+  "rainy",
+  "snowy",
+  "clear",
+  "foggy",
+  "windy",
+  "hazy",
 ];
 
 function weather(summary) {
@@ -145,7 +154,10 @@ function weather(summary) {
   const headline = el("p", { class: "weather-headline" });
   if (temperature) headline.append(el("span", { class: "weather-temp" }, `${temperature}°C`));
   if (condition || city) {
-    headline.append(el("span", { class: "weather-where" }, [condition, city].filter(Boolean).join(" in ")));
+    const what = condition ? condition.charAt(0).toUpperCase() + condition.slice(1) : "";
+    headline.append(
+      el("span", { class: "weather-where" }, [what, city].filter(Boolean).join(" in ")),
+    );
   }
   return [headline, el("p", { class: "card-text" }, summary)];
 }
@@ -172,7 +184,10 @@ function dealership(text) {
 }
 
 const titleCase = (slug) =>
-  slug.split("-").map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join(" ");
+  slug
+    .split("-")
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join(" ");
 
 /** The booking request a slot button fills in, in words any model understands. */
 export function bookingRequest(dealershipId, date, time) {
@@ -182,7 +197,7 @@ export function bookingRequest(dealershipId, date, time) {
 }
 
 function availability(output, result, actions) {
-  const times = Array.isArray(output) ? output : output?.availableTimes ?? [];
+  const times = Array.isArray(output) ? output : (output?.availableTimes ?? []);
   const dealershipId = output?.dealership_id ?? "";
   const date = output?.date ?? "";
   if (times.length === 0) {
@@ -215,7 +230,11 @@ function booking(output, failed) {
   const confirmed = !failed && output?.status !== "failed" && Boolean(output?.confirmation_id);
   const message = output?.message ?? (typeof output === "string" ? output : "");
   const nodes = [
-    el("p", { class: confirmed ? "booking-ok" : "booking-failed" }, confirmed ? "Booked" : "Not booked"),
+    el(
+      "p",
+      { class: confirmed ? "booking-ok" : "booking-failed" },
+      confirmed ? "Booked" : "Not booked",
+    ),
     el("p", { class: confirmed ? "card-text" : "card-error-text" }, message),
   ];
   if (confirmed) {
@@ -238,23 +257,30 @@ function booking(output, failed) {
 }
 
 function dealershipList(output) {
-  const dealerships = Array.isArray(output) ? output : output?.dealerships ?? [];
+  const dealerships = Array.isArray(output) ? output : (output?.dealerships ?? []);
   if (dealerships.length === 0) return [el("p", { class: "card-text" }, "No dealerships found.")];
   const list = el("ul", { class: "card-list" });
   for (const d of dealerships) {
-    list.append(el("li", {}, el("strong", {}, d.name ?? d.id), ` ${d.address ?? ""} ${d.phone ?? ""}`));
+    list.append(
+      el("li", {}, el("strong", {}, d.name ?? d.id), ` ${d.address ?? ""} ${d.phone ?? ""}`),
+    );
   }
   return [list];
 }
 
 function appointmentList(output) {
-  const appointments = Array.isArray(output) ? output : output?.appointments ?? [];
+  const appointments = Array.isArray(output) ? output : (output?.appointments ?? []);
   if (appointments.length === 0) return [el("p", { class: "card-text" }, "No test drives booked.")];
   const list = el("ul", { class: "card-list" });
   for (const a of appointments) {
     const where = a.dealership_name ?? a.dealership_id;
     list.append(
-      el("li", {}, el("strong", {}, `${a.date} ${a.time}`), ` ${a.model} at ${where} (${a.confirmation_id}, ${a.status})`),
+      el(
+        "li",
+        {},
+        el("strong", {}, `${a.date} ${a.time}`),
+        ` ${a.model} at ${where} (${a.confirmation_id}, ${a.status})`,
+      ),
     );
   }
   return [list];
@@ -262,6 +288,7 @@ function appointmentList(output) {
 
 function generic(output) {
   if (typeof output === "string") return [el("p", { class: "card-text" }, output)];
-  if (output && typeof output.message === "string") return [el("p", { class: "card-text" }, output.message)];
+  if (output && typeof output.message === "string")
+    return [el("p", { class: "card-text" }, output.message)];
   return [el("pre", { class: "card-json" }, JSON.stringify(output, null, 2))];
 }
