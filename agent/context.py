@@ -19,6 +19,7 @@ class Context:
     Attributes:
         user_id: Who the booking tools act for; injected into their hidden `user_id` argument.
         timezone: IANA timezone used for "today" in the system prompt.
+        model_name: The chat model to answer this run with, when the graph can build one by name.
     """
 
     user_id: str = field(
@@ -28,4 +29,11 @@ class Context:
     timezone: str = field(
         default=DEFAULT_TIMEZONE,
         metadata={"description": "IANA timezone in which Lex reads 'today' and 'tomorrow'."},
+    )
+    model_name: str | None = field(
+        default=None,
+        metadata={
+            "description": "Groq model id for this run (e.g. llama-3.1-8b-instant); "
+            "empty for the configured model. Ignored by the offline model."
+        },
     )

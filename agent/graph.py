@@ -105,6 +105,7 @@ def build_graph(
     fallback_on: tuple[type[BaseException], ...] = (Exception,),
     model_retry: RetryPolicy | None = None,
     context_tokens: int | None = None,
+    model_named: Callable[[str], BaseChatModel] | None = None,
 ) -> StateGraph[AgentState, Context, AgentState, AgentState]:
     """Builds the uncompiled agent graph.
 
@@ -118,13 +119,28 @@ def build_graph(
         model_retry: When and how often the model node is retried (None: never).
         context_tokens: Token budget of the history sent to the model (None: all of it); the
             saved history is never trimmed.
+        model_named: Builds the model a run asks for by `Context.model_name` (Studio's run
+            setting); without it, or without a name, `model` answers.
     """
-    model_with_tools: Runnable[LanguageModelInput, BaseMessage] = model.bind_tools(list(tools))
-    if fallback_models:
-        model_with_tools = model_with_tools.with_fallbacks(
-            [fallback.bind_tools(list(tools)) for fallback in fallback_models],
-            exceptions_to_handle=fallback_on,
-        )
+
+    def with_tools(primary: BaseChatModel) -> Runnable[LanguageModelInput, BaseMessage]:
+        bound: Runnable[LanguageModelInput, BaseMessage] = primary.bind_tools(list(tools))
+        if fallback_models:
+            bound = bound.with_fallbacks(
+                [fallback.bind_tools(list(tools)) for fallback in fallback_models],
+                exceptions_to_handle=fallback_on,
+            )
+        return bound
+
+    default_model = with_tools(model)
+    models_by_name: dict[str, Runnable[LanguageModelInput, BaseMessage]] = {}
+
+    def model_for(context: Context) -> Runnable[LanguageModelInput, BaseMessage]:
+        if model_named is None or not context.model_name:
+            return default_model
+        if context.model_name not in models_by_name:
+            models_by_name[context.model_name] = with_tools(model_named(context.model_name))
+        return models_by_name[context.model_name]
 
     async def call_model(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         context = runtime.context if isinstance(runtime.context, Context) else Context()
@@ -132,7 +148,7 @@ def build_graph(
         history = valid_model_input(state["messages"])
         if context_tokens is not None:
             history = trim_for_model(history, context_tokens)
-        response = await model_with_tools.ainvoke([SystemMessage(system), *history])
+        response = await model_for(context).ainvoke([SystemMessage(system), *history])
         if not isinstance(response, AIMessage):
             raise TypeError(f"chat model returned {type(response).__name__}, not AIMessage")
         if response.tool_calls and state["remaining_steps"] < MIN_STEPS_FOR_TOOLS:

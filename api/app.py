@@ -90,6 +90,7 @@ def create_app(
                 fallback_models=choice.fallbacks,
                 fallback_on=FALLBACK_ON,
                 context_tokens=settings.context_tokens,
+                model_named=choice.model_named,
                 model_retry=RetryPolicy(
                     max_attempts=settings.tool_use_failed_attempts,
                     initial_interval=0.2,

@@ -7,6 +7,7 @@ swapped for its replacement at startup, with a warning in the log and on `/healt
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
@@ -43,6 +44,7 @@ class ChatModelChoice:
         model_name: The model id actually used.
         warning: Operator-facing note (a replaced retired model, the offline stand-in), or None.
         fallbacks: Models tried in order when `model` is rate-limited, down or retired.
+        model_named: Builds another model of the same provider by id (a run's `model_name`).
     """
 
     model: BaseChatModel
@@ -50,6 +52,7 @@ class ChatModelChoice:
     model_name: str
     warning: str | None = None
     fallbacks: tuple[BaseChatModel, ...] = ()
+    model_named: Callable[[str], BaseChatModel] | None = None
 
 
 def choose_chat_model(settings: Settings) -> ChatModelChoice:
@@ -81,7 +84,12 @@ def choose_chat_model(settings: Settings) -> ChatModelChoice:
     fallbacks = tuple(groq_model(settings, name) for name in settings.model_fallback_list)
     logger.info("chat model: Groq %s, fallbacks: %s", model_name, settings.model_fallbacks or "-")
     return ChatModelChoice(
-        groq_model(settings, model_name), GROQ_PROVIDER, model_name, warning, fallbacks
+        groq_model(settings, model_name),
+        GROQ_PROVIDER,
+        model_name,
+        warning,
+        fallbacks,
+        model_named=lambda name: groq_model(settings, name),
     )
 
 

@@ -14,6 +14,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agent.graph import compile_graph
 from api.chat_models import choose_chat_model
+from api.model_errors import FALLBACK_ON
 from api.settings import Settings
 from tools import InMemoryAppointmentBook, SimulatedWeather, ToolServices, build_tools
 from tools.directory import directory_prompt_lines
@@ -26,7 +27,14 @@ def make_studio_graph(settings: Settings | None = None) -> CompiledStateGraph[An
     tools = build_tools(
         ToolServices(appointments=InMemoryAppointmentBook(), weather=SimulatedWeather())
     )
-    return compile_graph(choice.model, tools, prompt_facts=directory_prompt_lines())
+    return compile_graph(
+        choice.model,
+        tools,
+        prompt_facts=directory_prompt_lines(),
+        fallback_models=choice.fallbacks,
+        fallback_on=FALLBACK_ON,
+        model_named=choice.model_named,
+    )
 
 
 graph = make_studio_graph()

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
+import asyncio
 
+import httpx
+from langchain_core.messages import HumanMessage
+
+from agent.context import Context
+from api.settings import Settings
+from api.studio import make_studio_graph
 from tests.api.conftest import ServerFactory
 from tests.support.fixtures import TEST_API_KEY
 from tests.support.groq_standin import GroqStandIn, Text, ToolCall, ToolCalls
@@ -85,3 +91,21 @@ def test_decommissioned_model_is_replaced_with_a_warning(
     assert "llama3-70b-8192" in health["model"]["warning"]
     assert "decommissioned" in health["model"]["warning"]
     assert groq_standin.requests[0].model == "llama-3.3-70b-versatile"
+
+
+def test_a_run_can_name_another_groq_model(groq_standin: GroqStandIn) -> None:
+    settings = Settings(_env_file=None, **groq_settings(groq_standin))  # type: ignore[arg-type]
+    graph = make_studio_graph(settings)
+    groq_standin.script(Text("From the small model."), Text("From the default model."))
+    small = asyncio.run(
+        graph.ainvoke(
+            {"messages": [HumanMessage("hi")]}, context=Context(model_name="llama-3.1-8b-instant")
+        )
+    )
+    default = asyncio.run(graph.ainvoke({"messages": [HumanMessage("hi")]}, context=Context()))
+    assert small["messages"][-1].text == "From the small model."
+    assert default["messages"][-1].text == "From the default model."
+    assert [r.model for r in groq_standin.requests] == [
+        "llama-3.1-8b-instant",
+        "llama-3.3-70b-versatile",
+    ]
