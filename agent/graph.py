@@ -145,9 +145,11 @@ def build_graph(
     async def call_model(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         context = runtime.context if isinstance(runtime.context, Context) else Context()
         system = build_system_prompt(now=clock(), timezone=context.timezone, facts=prompt_facts)
-        history = valid_model_input(state["messages"])
+        history: list[BaseMessage] = list(state["messages"])
         if context_tokens is not None:
+            # Trimming first keeps the per-call cost proportional to what is sent.
             history = trim_for_model(history, context_tokens)
+        history = valid_model_input(history)
         response = await model_for(context).ainvoke([SystemMessage(system), *history])
         if not isinstance(response, AIMessage):
             raise TypeError(f"chat model returned {type(response).__name__}, not AIMessage")

@@ -13,7 +13,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiosqlite
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from checkpoints.serde import MemoizingSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,8 @@ async def open_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
     The connection is closed when the block exits, also on error.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+    async with aiosqlite.connect(str(path)) as connection:
+        saver = AsyncSqliteSaver(connection, serde=MemoizingSerializer())
         await saver.setup()
         # Readers and the single writer do not block each other in WAL mode, and a writer waits
         # for a lock instead of failing at once.

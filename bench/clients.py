@@ -1,0 +1,277 @@
+"""One customer turn, timed, against each target: Lex, `langgraph dev`, and the floor.
+
+A turn's two times are taken at the client, from just before the request is sent: the first
+answer token (`first_chunk_s`) and the end of the answer (`end_s`). The floor makes the model
+calls Lex would make for the same turn (system prompt, the conversation so far, the tools)
+directly with ChatGroq, so Lex's overhead is its time minus the floor's.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+import httpx
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_groq import ChatGroq
+
+from agent.context_window import trim_for_model
+from agent.prompts import build_system_prompt
+from bench.processes import BENCH_API_KEY
+from tools import InMemoryAppointmentBook, SimulatedWeather, ToolServices, build_tools
+from tools.directory import directory_prompt_lines
+
+TurnKind = Literal["plain", "tool"]
+MODEL_NAME = "llama-3.3-70b-versatile"
+TIMEZONE = "America/New_York"
+QUERIES: dict[TurnKind, str] = {
+    # The stand-in answers a greeting-style text to anything that is not about the weather, and
+    # calls get_weather for "weather ... in <city>"; the answer then quotes the tool's summary.
+    "plain": "Tell me about the SuperCar GT, please.",
+    "tool": "What's the weather in Miami today?",
+}
+REQUEST_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class TurnTiming:
+    """How one turn went, seen from the client.
+
+    Attributes:
+        first_chunk_s: Seconds to the first answer text, None if none came.
+        end_s: Seconds to the end of the answer.
+        error: What went wrong, None for a completed turn.
+    """
+
+    first_chunk_s: float | None
+    end_s: float
+    error: str | None = None
+
+
+class TurnClient(Protocol):
+    """Runs one turn of a session and times it."""
+
+    async def turn(self, session: str, kind: TurnKind) -> TurnTiming:
+        """Sends the query of `kind` on `session`."""
+        ...
+
+
+async def _sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+    """Yields (event, data) pairs of a Server-Sent Event stream."""
+    event, data = "message", list[str]()
+    async for line in response.aiter_lines():
+        if not line:
+            if data:
+                yield event, "\n".join(data)
+            event, data = "message", list[str]()
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+    if data:
+        yield event, "\n".join(data)
+
+
+class LexClient:
+    """`POST /query` in the JSON stream format."""
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str, prefix: str) -> None:
+        self.http = http
+        self.url = base_url + "/query"
+        self.prefix = prefix
+
+    async def turn(self, session: str, kind: TurnKind) -> TurnTiming:
+        body = {
+            "query": QUERIES[kind],
+            "session_id": f"{self.prefix}-{session}",
+            "stream_format": "json",
+        }
+        first: float | None = None
+        started = time.perf_counter()
+        try:
+            async with self.http.stream("POST", self.url, json=body) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    return TurnTiming(
+                        None, time.perf_counter() - started, f"HTTP {response.status_code}"
+                    )
+                async for event, data in _sse_events(response):
+                    if event == "chunk" and first is None:
+                        first = time.perf_counter() - started
+                    elif event == "end":
+                        end = time.perf_counter() - started
+                        status = json.loads(data).get("status")
+                        error = None if status == "completed" else f"end status {status}"
+                        return TurnTiming(first, end, error)
+        except httpx.HTTPError as error:
+            return TurnTiming(first, time.perf_counter() - started, type(error).__name__)
+        return TurnTiming(first, time.perf_counter() - started, "stream closed before end")
+
+
+class LangGraphDevClient:
+    """`POST /threads/{id}/runs/stream` on `langgraph dev`, one thread per session.
+
+    Creating a session's thread is done before its first turn and is not timed.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str, assistant_id: str = "lex") -> None:
+        self.http = http
+        self.base_url = base_url
+        self.assistant_id = assistant_id
+        self.threads: dict[str, str] = {}
+
+    async def _thread(self, session: str) -> str:
+        if session not in self.threads:
+            response = await self.http.post(self.base_url + "/threads", json={})
+            response.raise_for_status()
+            self.threads[session] = str(response.json()["thread_id"])
+        return self.threads[session]
+
+    async def turn(self, session: str, kind: TurnKind) -> TurnTiming:
+        try:
+            thread_id = await self._thread(session)
+        except httpx.HTTPError as failure:
+            return TurnTiming(None, 0.0, f"thread: {type(failure).__name__}")
+        body = {
+            "assistant_id": self.assistant_id,
+            "input": {"messages": [{"role": "human", "content": QUERIES[kind]}]},
+            "stream_mode": ["messages-tuple"],
+        }
+        url = f"{self.base_url}/threads/{thread_id}/runs/stream"
+        first: float | None = None
+        error: str | None = None
+        started = time.perf_counter()
+        try:
+            async with self.http.stream("POST", url, json=body) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    return TurnTiming(
+                        None, time.perf_counter() - started, f"HTTP {response.status_code}"
+                    )
+                async for event, data in _sse_events(response):
+                    if event == "error":
+                        error = f"error event: {data[:200]}"
+                    elif event == "messages" and first is None and _is_answer_token(data):
+                        first = time.perf_counter() - started
+        except httpx.HTTPError as failure:
+            error = type(failure).__name__
+        return TurnTiming(first, time.perf_counter() - started, error)
+
+
+def _is_answer_token(data: str) -> bool:
+    message, metadata = json.loads(data)
+    return bool(
+        isinstance(message, dict)
+        and message.get("type") == "AIMessageChunk"
+        and isinstance(message.get("content"), str)
+        and message["content"]
+        and isinstance(metadata, dict)
+        and metadata.get("langgraph_node") == "call_model"
+    )
+
+
+def bench_tools() -> list[BaseTool]:
+    """The service's tools on in-memory services (the floor runs them between its calls)."""
+    return build_tools(
+        ToolServices(appointments=InMemoryAppointmentBook(), weather=SimulatedWeather())
+    )
+
+
+def floor_model(standin_url: str) -> BaseChatModel:
+    """ChatGroq configured as the service configures it, pointed at the stand-in."""
+    return ChatGroq(
+        model=MODEL_NAME,
+        api_key=BENCH_API_KEY,  # type: ignore[arg-type]
+        base_url=standin_url,
+        max_retries=0,
+        timeout=REQUEST_TIMEOUT_S,
+        streaming=True,
+    )
+
+
+@dataclass
+class FloorClient:
+    """The model calls of a turn, made directly: the lower bound of any service's latency.
+
+    Each session keeps its conversation as the service would save it, so later turns send the
+    same history; with `context_tokens` set it is trimmed as the service trims it.
+
+    Attributes:
+        model: ChatGroq with the tools bound.
+        tools: The tools, by name, to produce the results the second call sees (not timed).
+        context_tokens: The service's context budget, or None when it sends everything.
+    """
+
+    model: Runnable[LanguageModelInput, BaseMessage]
+    tools: dict[str, BaseTool]
+    context_tokens: int | None = None
+    sessions: dict[str, list[BaseMessage]] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, standin_url: str, context_tokens: int | None) -> FloorClient:
+        """A floor client on the stand-in with the service's tools."""
+        tools = bench_tools()
+        model = floor_model(standin_url).bind_tools(tools)
+        return cls(model, {tool.name: tool for tool in tools}, context_tokens)
+
+    def _prompt(self, history: Sequence[BaseMessage]) -> list[BaseMessage]:
+        system = build_system_prompt(
+            now=datetime.now(UTC), timezone=TIMEZONE, facts=directory_prompt_lines()
+        )
+        sent = trim_for_model(history, self.context_tokens) if self.context_tokens else history
+        return [SystemMessage(system), *sent]
+
+    async def _call(self, history: Sequence[BaseMessage]) -> tuple[AIMessage, float | None, float]:
+        """One streamed model call: the reply, seconds to its first text, seconds in all."""
+        started = time.perf_counter()
+        first: float | None = None
+        reply: AIMessageChunk | None = None
+        async for chunk in self.model.astream(self._prompt(history)):
+            if not isinstance(chunk, AIMessageChunk):
+                continue
+            if first is None and chunk.text:
+                first = time.perf_counter() - started
+            reply = chunk if reply is None else reply + chunk
+        elapsed = time.perf_counter() - started
+        if reply is None:
+            raise RuntimeError("the model streamed nothing")
+        return AIMessage(content=reply.content, tool_calls=reply.tool_calls), first, elapsed
+
+    async def turn(self, session: str, kind: TurnKind) -> TurnTiming:
+        history = self.sessions.setdefault(session, [])
+        history.append(HumanMessage(QUERIES[kind]))
+        spent = 0.0
+        try:
+            for _ in range(5):  # the service's step limit allows a few tool rounds at most
+                reply, first, elapsed = await self._call(history)
+                history.append(reply)
+                if first is not None or not reply.tool_calls:
+                    at = spent + first if first is not None else None
+                    return TurnTiming(at, spent + elapsed)
+                spent += elapsed
+                for call in reply.tool_calls:
+                    output = await self.tools[call["name"]].ainvoke(call)
+                    history.append(_as_tool_message(output, call.get("id") or ""))
+        except Exception as error:
+            return TurnTiming(None, spent, type(error).__name__)
+        return TurnTiming(None, spent, "too many tool rounds")
+
+
+def _as_tool_message(output: Any, call_id: str) -> ToolMessage:
+    if isinstance(output, ToolMessage):
+        return output
+    return ToolMessage(content=str(output), tool_call_id=call_id)

@@ -1,0 +1,195 @@
+"""Turns the benchmark's results into the printed table and the checks against the targets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+MIB = 1024 * 1024
+
+OVERHEAD_COLUMNS = (
+    ("mode", "mode", 9),
+    ("kind", "kind", 5),
+    ("c", "concurrency", 3),
+    ("target", "target", 13),
+    ("turns", "turns", 5),
+    ("first p50", "first_chunk_p50_ms", 9),
+    ("first p99", "first_chunk_p99_ms", 9),
+    ("end p50", "end_p50_ms", 8),
+    ("end p99", "end_p99_ms", 8),
+    ("+first p50", "overhead_first_chunk_p50_ms", 10),
+    ("+end p50", "overhead_end_p50_ms", 8),
+    ("turns/s", "turns_per_s", 7),
+    ("err", "errors", 3),
+)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def table(headers: Sequence[str], widths: Sequence[int], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table with right-aligned cells."""
+
+    def line(cells: Sequence[str]) -> str:
+        first, *rest = zip(cells, widths, strict=True)
+        return " ".join([first[0].ljust(first[1]), *(c.rjust(w) for c, w in rest)])
+
+    lines = [line(headers), " ".join("-" * w for w in widths)]
+    lines += [line([_cell(v) for v in row]) for row in rows]
+    return "\n".join(lines)
+
+
+def overhead_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Latency per target, mode, kind and concurrency, with the overhead over the floor."""
+    headers = [h for h, _, _ in OVERHEAD_COLUMNS]
+    widths = [max(w, len(h)) for h, _, w in OVERHEAD_COLUMNS]
+    cells = [[row.get(key) for _, key, _ in OVERHEAD_COLUMNS] for row in rows]
+    return table(headers, widths, cells)
+
+
+def long_session_table(marks: Sequence[dict[str, Any]]) -> str:
+    """Latency and storage of the long session at each mark."""
+    headers = [
+        "turn",
+        "end p50",
+        "first p50",
+        "floor end",
+        "db MiB",
+        "blobs MiB",
+        "transcript MiB",
+        "db/transcript",
+    ]
+    widths = [5, 8, 9, 9, 7, 9, 14, 13]
+    rows = [
+        [
+            m["turn"],
+            m["end_p50_ms"],
+            m["first_chunk_p50_ms"],
+            m["floor_end_p50_ms"],
+            round(m["database_bytes"] / MIB, 2),
+            round(m["payload_bytes"] / MIB, 2),
+            round(m["transcript_bytes"] / MIB, 3),
+            round(m["storage_ratio"], 2),
+        ]
+        for m in marks
+    ]
+    return table(headers, widths, rows)
+
+
+def memory_table(entries: Sequence[dict[str, Any]]) -> str:
+    """Peak memory of each server over its load."""
+    headers = ["server", "load", "turns/s", "RSS start MiB", "peak RSS MiB", "err"]
+    widths = [14, 34, 7, 13, 12, 4]
+    rows = [
+        [
+            e["server"],
+            e["load"],
+            e.get("turns_per_s"),
+            round(e["rss_at_start_bytes"] / MIB, 1) if e.get("rss_at_start_bytes") else None,
+            round(e["peak_rss_bytes"] / MIB, 1),
+            e.get("errors"),
+        ]
+        for e in entries
+    ]
+    return table(headers, widths, rows)
+
+
+def targets_table(checks: Sequence[dict[str, Any]]) -> str:
+    """Each target, what was measured and whether it is met."""
+    headers = ["target", "measured", "limit", "met"]
+    widths = [58, 10, 10, 4]
+    rows = [[c["name"], c["measured"], c["limit"], "yes" if c["met"] else "NO"] for c in checks]
+    return table(headers, widths, rows)
+
+
+def check(
+    name: str, measured: float | None, limit: float, *, at_most: bool = True
+) -> dict[str, Any]:
+    """One target: met when `measured` is at most (or at least) `limit`."""
+    met = measured is not None and (measured <= limit if at_most else measured >= limit)
+    value = None if measured is None else round(measured, 2)
+    return {"name": name, "measured": value, "limit": limit, "met": met}
+
+
+def _find(rows: Sequence[dict[str, Any]], **match: Any) -> dict[str, Any] | None:
+    return next((r for r in rows if all(r.get(k) == v for k, v in match.items())), None)
+
+
+def target_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets, checked against the results."""
+    checks: list[dict[str, Any]] = []
+    marks = results.get("long_session", {}).get("marks", [])
+    if marks:
+        last, first = marks[-1], marks[0]
+        checks.append(
+            check(
+                f"DB bytes / transcript bytes after {last['turn']} turns (<= 3x)",
+                last["storage_ratio"],
+                3.0,
+            )
+        )
+        if last["end_p50_ms"] and first["end_p50_ms"]:
+            checks.append(
+                check(
+                    f"turn {last['turn']} latency / turn {first['turn']} latency (<= 1.3x)",
+                    last["end_p50_ms"] / first["end_p50_ms"],
+                    1.3,
+                )
+            )
+    rows = results.get("overhead", [])
+    for row in rows:
+        if row["target"] == "lex" and row["concurrency"] == 1:
+            checks.append(
+                check(
+                    f"first chunk p50 over floor, c=1, {row['mode']} {row['kind']} (ms, <= 10)",
+                    row.get("overhead_first_chunk_p50_ms"),
+                    10.0,
+                )
+            )
+    top = max((r["concurrency"] for r in rows), default=0)
+    for row in rows:
+        if row["target"] != "lex" or row["concurrency"] != top:
+            continue
+        other = _find(
+            rows, target="langgraph dev", mode=row["mode"], kind=row["kind"], concurrency=top
+        )
+        if other and other.get("turns_per_s"):
+            checks.append(
+                check(
+                    f"throughput c={top} vs langgraph dev, {row['mode']} {row['kind']} (>= 2x)",
+                    row["turns_per_s"] / other["turns_per_s"],
+                    2.0,
+                    at_most=False,
+                )
+            )
+    return checks
+
+
+def render(results: dict[str, Any]) -> str:
+    """The whole report as text."""
+    meta = results["meta"]
+    parts = [
+        f"Lex benchmark, profile {meta['profile']}: {meta['duration_s']:.0f} s on "
+        f"{meta['cpus']} CPUs, context budget {meta['context_tokens'] or 'none'}",
+        "",
+        "1-2. Latency per turn (ms) and throughput; +first/+end = over the floor (direct ChatGroq)",
+        overhead_table(results["overhead"]),
+    ]
+    long = results.get("long_session")
+    if long:
+        parts += [
+            "",
+            f"3. One long session ({long['turns']} turns)",
+            long_session_table(long["marks"]),
+        ]
+    if results.get("memory"):
+        parts += ["", "4-5. Server memory", memory_table(results["memory"])]
+    parts += ["", "Targets", targets_table(results["targets"])]
+    for note in meta.get("notes", []):
+        parts.append(f"note: {note}")
+    return "\n".join(parts)
