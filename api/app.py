@@ -98,7 +98,12 @@ def create_app(
                 ),
             )
             health = ModelHealth()
-            executor = TurnExecutor(graph, turn_timeout_s=settings.turn_timeout_s, health=health)
+            executor = TurnExecutor(
+                graph,
+                turn_timeout_s=settings.turn_timeout_s,
+                health=health,
+                durability=settings.checkpoint_durability,
+            )
             turns = TurnManager(on_busy=settings.on_busy)
             app.state.lex = LexServices(
                 settings, graph, checkpointer, choice, turns, executor, health, registry

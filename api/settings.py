@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     context_tokens: int = Field(
         default=8000, ge=500, description="Token budget of the history sent to the model."
     )
+    checkpoint_durability: Literal["async", "exit"] = Field(
+        default="async",
+        description="async: a checkpoint after every step (steps in Studio, crash-safe input); "
+        "exit: one per turn (about half the storage; a crash mid-turn loses that turn).",
+    )
     turn_timeout_s: float = Field(default=90.0, gt=0, description="Deadline of a whole turn.")
     on_busy: OnBusy = Field(
         default="reject",

@@ -20,7 +20,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import StreamMode
+from langgraph.types import Durability, StreamMode
 
 from agent.context import Context
 from agent.graph import CALL_MODEL
@@ -91,9 +91,11 @@ class TurnExecutor:
         *,
         turn_timeout_s: float,
         health: ModelHealth | None = None,
+        durability: Durability = "async",
     ) -> None:
         self.graph = graph
         self.turn_timeout_s = turn_timeout_s
+        self.durability: Durability = durability
         self.health = health or ModelHealth()
 
     def for_request(self, request: TurnRequest) -> Executor:
@@ -122,6 +124,7 @@ class TurnExecutor:
                     config,
                     context=Context(user_id=request.user_id, timezone=request.timezone),
                     stream_mode=STREAM_MODES,
+                    durability=self.durability,
                     version="v2",
                 ):
                     for event in translator.feed(part):

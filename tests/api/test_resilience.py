@@ -347,3 +347,23 @@ def test_shutdown_cancels_a_running_turn_and_keeps_the_message(
     # The server has stopped; a new one on the same database continues the session.
     with lex_server(**settings) as base_url:
         assert_session_goes_on(base_url, "s-shutdown", groq_standin, ["remember me"])
+
+
+def test_exit_durability_saves_one_checkpoint_per_turn_and_still_repairs_a_stop(
+    lex_server: ServerFactory, groq_standin: GroqStandIn
+) -> None:
+    groq_standin.script(Text("Saved at the end."), SLOW_ANSWER)
+    with lex_server(**groq(groq_standin, checkpoint_durability="exit")) as base_url:
+        events_of(post(base_url, "first", "s-exit"))
+        checkpoints = httpx.get(f"{base_url}/sessions/s-exit/checkpoints", timeout=10).json()
+        with partial_stream(base_url, "second", "s-exit") as events:
+            shown = [next(events) for _ in range(3)]
+            httpx.post(f"{base_url}/sessions/s-exit/cancel")
+            rest = list(events)
+        assert rest[-1].json()["status"] == "cancelled"
+        assert_session_goes_on(base_url, "s-exit", groq_standin, ["first", "second"])
+    assert len(checkpoints) <= 2
+    assistant = [
+        m["content"] for m in groq_standin.requests[-1].messages if m["role"] == "assistant"
+    ]
+    assert assistant == ["Saved at the end.", answer(shown + rest).strip()]
