@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    BaseMessageChunk,
+    SystemMessage,
+    ToolMessage,
+    message_chunk_to_message,
+)
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool, ToolException
 from langgraph.graph import END, START, StateGraph
@@ -87,6 +94,38 @@ async def inject_user_id(
     return await execute(request.override(state={**state, USER_ID_ARG: user_id}))
 
 
+class AnswerInterrupted(Exception):
+    """The model failed after part of its answer had already reached the customer.
+
+    Retrying or falling back to another model then would show a second answer glued to the first,
+    so this error is retried by nothing; its `__cause__` is the model's error.
+    """
+
+
+async def stream_answer(
+    model: Runnable[LanguageModelInput, BaseMessage], messages: list[BaseMessage]
+) -> AIMessage:
+    """Streams one model answer (tokens reach LangGraph's stream) and returns it whole.
+
+    Raises:
+        AnswerInterrupted: The model failed after streaming some text.
+    """
+    answer: BaseMessageChunk | None = None
+    try:
+        async for chunk in model.astream(messages):
+            if not isinstance(chunk, BaseMessageChunk):
+                raise TypeError(f"chat model streamed {type(chunk).__name__}, not a chunk")
+            answer = chunk if answer is None else answer + chunk
+    except Exception as error:
+        if answer is not None and answer.text.strip():
+            raise AnswerInterrupted(str(error)) from error
+        raise
+    message = message_chunk_to_message(answer) if answer is not None else AIMessage(content="")
+    if not isinstance(message, AIMessage):
+        raise TypeError(f"chat model returned {type(message).__name__}, not AIMessage")
+    return message
+
+
 def route_model_output(state: AgentState) -> Literal["tools", "__end__"]:
     """Runs the tools when the last assistant message asked for some; otherwise the turn ends."""
     last = state["messages"][-1]
@@ -150,9 +189,7 @@ def build_graph(
             # Trimming first keeps the per-call cost proportional to what is sent.
             history = trim_for_model(history, context_tokens)
         history = valid_model_input(history)
-        response = await model_for(context).ainvoke([SystemMessage(system), *history])
-        if not isinstance(response, AIMessage):
-            raise TypeError(f"chat model returned {type(response).__name__}, not AIMessage")
+        response = await stream_answer(model_for(context), [SystemMessage(system), *history])
         if response.tool_calls and state["remaining_steps"] < MIN_STEPS_FOR_TOOLS:
             # The tools could run, but no step would be left to answer from their results.
             logger.warning("step limit reached; answering without the requested tools")

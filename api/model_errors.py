@@ -15,6 +15,8 @@ from typing import Any
 import groq
 import httpx
 
+from agent.graph import AnswerInterrupted
+
 TOOL_USE_FAILED = "tool_use_failed"
 MODEL_DECOMMISSIONED = "model_decommissioned"
 MODEL_NOT_FOUND = "model_not_found"
@@ -60,6 +62,8 @@ def is_tool_use_failed(error: BaseException) -> bool:
 
 def classify(error: BaseException) -> ModelFailure:
     """Maps an exception raised during a turn to what the client, retries and operator need."""
+    if isinstance(error, AnswerInterrupted) and error.__cause__ is not None:
+        return classify(error.__cause__)
     code = groq_error_code(error)
     if isinstance(error, TimeoutError):
         return ModelFailure("turn_timeout", TIMEOUT_MESSAGE, retryable=True)

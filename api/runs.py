@@ -20,6 +20,8 @@ from api.events import TurnEvent
 logger = logging.getLogger(__name__)
 
 OnBusy = Literal["reject", "enqueue"]
+MAX_QUEUED_TURNS = 3
+"""With ON_BUSY=enqueue, messages that may wait behind a session's running turn."""
 FINISHED_RUNS_KEPT = 1000
 """Finished turns kept in memory for rejoining, most recent sessions first."""
 
@@ -120,7 +122,7 @@ class TurnManager:
             SessionBusy: A turn of the session is running and `on_busy` is "reject".
         """
         queue = self._unfinished.setdefault(session_id, [])
-        if queue and self.on_busy == "reject":
+        if queue and (self.on_busy == "reject" or len(queue) > MAX_QUEUED_TURNS):
             raise SessionBusy(session_id)
         previous = queue[-1] if queue else None
         run = TurnRun(session_id)
@@ -146,10 +148,11 @@ class TurnManager:
             self._forget_old_runs()
 
     def _forget_old_runs(self) -> None:
-        while len(self._latest) > self._keep_finished:
-            session_id, oldest = next(iter(self._latest.items()))
-            if not oldest.done:
-                break
+        excess = len(self._latest) - self._keep_finished
+        if excess <= 0:
+            return
+        finished = [session for session, run in self._latest.items() if run.done][:excess]
+        for session_id in finished:
             del self._latest[session_id]
 
     def cancel(self, session_id: str) -> TurnRun | None:
@@ -162,9 +165,15 @@ class TurnManager:
         run = queue[0] if queue else None
         if run is None or run.task is None:
             return None
-        run.cancel_requested = True
-        run.task.cancel()
+        if not run.cancel_requested:  # a second stop must not interrupt the repair
+            run.cancel_requested = True
+            run.task.cancel()
         return run
+
+    def forget(self, session_id: str) -> None:
+        """Drops the session's finished turn, so a deleted session cannot be rejoined."""
+        if not self.is_running(session_id):
+            self._latest.pop(session_id, None)
 
     async def shutdown(self, grace_s: float) -> None:
         """Lets running turns finish within `grace_s`, then cancels the rest (they repair)."""

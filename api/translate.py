@@ -98,10 +98,27 @@ class TurnTranslator:
                 events.append(self._from_tool_message(message))
         return events
 
+    def _unstreamed_text(self, message: AIMessage) -> list[TurnEvent]:
+        """Emits what the saved message says beyond what its tokens showed.
+
+        Usually nothing. The whole text for a model that does not stream; the rest when the graph
+        replaced a blank or tool-calling answer by one of its own replies under the same id.
+        """
+        final = str(message.text)
+        shown = "".join(self._text_by_message.get(message.id or "", []))
+        if not final.strip() or final == shown:
+            return []
+        if not shown.strip():
+            missing = final
+        elif final.startswith(shown):
+            missing = final[len(shown) :]
+        else:
+            missing = " " + final
+        return self._text_event(message.model_copy(update={"content": missing}))
+
     def _from_model_message(self, message: AIMessage) -> list[TurnEvent]:
         events: list[TurnEvent] = []
-        if message.id not in self._streamed_message_ids:
-            events.extend(self._text_event(message))
+        events.extend(self._unstreamed_text(message))
         if message.usage_metadata:
             counts = message.usage_metadata
             for key, count in (

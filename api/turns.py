@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,9 +70,28 @@ class ModelHealth:
     operator_error: str | None = None
 
 
+async def finish_despite_cancellation(work: Coroutine[Any, Any, None]) -> None:
+    """Runs `work` to its end even if the current task is cancelled again meanwhile.
+
+    A second stop or a shutdown must not cut short the history repair and the closing `end`.
+    """
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+
+
 def user_id_for(session_id: str, user_id: str | None) -> str:
-    """Returns who the booking tools act for: the client's user id, else one tied to the session."""
-    return user_id if user_id else f"session:{session_id}"
+    """Returns who the booking tools act for: the client's user id, else one tied to the session.
+
+    The two live in separate namespaces, so no client can pass itself off as another session by
+    sending `user_id: "session:<their session_id>"`.
+    """
+    return f"user:{user_id}" if user_id else f"session:{session_id}"
 
 
 def turn_config(
@@ -165,7 +185,7 @@ class TurnExecutor:
                     "retryable": failure.retryable,
                 },
             }
-            await self._repair(head, human, translator, shown, outcome)
+            await finish_despite_cancellation(self._repair(head, human, translator, shown, outcome))
         latency_ms = round((time.perf_counter() - started) * 1000)
         logger.info(
             "turn session=%s run=%s outcome=%s tools=%s tokens=%s latency_ms=%d",

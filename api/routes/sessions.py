@@ -199,6 +199,7 @@ async def delete_session(session_id: SessionIdPath, services: ServicesDep) -> De
             "session_busy",
             "Lex is still answering this session; stop it (POST /sessions/{id}/cancel) first.",
         )
+    services.turns.forget(session_id)
     await services.checkpointer.adelete_thread(record.thread_id)
     await services.sessions.delete(session_id)
     return DeletedSession(deleted=True, session_id=session_id)

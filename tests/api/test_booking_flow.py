@@ -65,3 +65,19 @@ def test_another_session_cannot_cancel_my_booking(lex_server: ServerFactory) -> 
     assert "no booking with confirmation id" in outputs[0]["error"].lower()
     assert isinstance(still, dict)
     assert still["appointments"][0]["status"] == "confirmed"
+
+
+def test_a_user_id_cannot_pass_for_another_session(lex_server: ServerFactory) -> None:
+    with lex_server() as base_url:
+        booked = card(ask(base_url, BOOK_GT, "victim"), "schedule_appointment")
+        body = {
+            "query": "Show my appointments",
+            "session_id": "attacker",
+            "user_id": "session:victim",
+        }
+        response = httpx.post(f"{base_url}/query", json=body, timeout=30)
+        mine = card(ask(base_url, "Show my appointments", "victim"), "list_my_appointments")
+    assert isinstance(booked, dict) and booked["status"] == "confirmed"
+    stolen = card(parse_sse(response.text), "list_my_appointments")
+    assert stolen == {"appointments": []}
+    assert isinstance(mine, dict) and len(mine["appointments"]) == 1

@@ -19,6 +19,7 @@ import pytest
 from tests.api.conftest import ServerFactory
 from tests.support.fixtures import TEST_API_KEY
 from tests.support.groq_standin import (
+    DropMidStream,
     Error,
     GroqStandIn,
     Stall,
@@ -367,3 +368,48 @@ def test_exit_durability_saves_one_checkpoint_per_turn_and_still_repairs_a_stop(
         m["content"] for m in groq_standin.requests[-1].messages if m["role"] == "assistant"
     ]
     assert assistant == ["Saved at the end.", answer(shown + rest).strip()]
+
+
+def test_a_model_failing_mid_answer_is_not_retried_into_a_second_answer(
+    lex_server: ServerFactory, groq_standin: GroqStandIn
+) -> None:
+    groq_standin.script(DropMidStream("The weather in Miami"))
+    settings = groq(groq_standin, model_fallbacks="llama-3.1-8b-instant")
+    with lex_server(**settings) as base_url:
+        events = events_of(post(base_url, "weather?", "s-partial"))
+        shown = answer(events)
+        assert shown.startswith("The weather in Miami")
+        assert len(groq_standin.requests) == 1  # neither retried nor handed to the fallback
+        assert [e.event for e in events][-2:] == ["error", "end"]
+        assert events[-2].json()["code"] == "model_unavailable"
+        assert_session_goes_on(base_url, "s-partial", groq_standin, ["weather?"])
+    assistant = [
+        m["content"] for m in groq_standin.requests[-1].messages if m["role"] == "assistant"
+    ]
+    assert assistant == [shown.strip()]
+
+
+def test_pressing_stop_twice_still_ends_the_stream_and_keeps_the_text(
+    lex_server: ServerFactory, groq_standin: GroqStandIn
+) -> None:
+    groq_standin.script(SLOW_ANSWER)
+    with lex_server(**groq(groq_standin)) as base_url:
+        with partial_stream(base_url, "long answer", "s-double-stop") as events:
+            shown = [next(events) for _ in range(3)]
+            stops = [
+                threading.Thread(
+                    target=httpx.post, args=(f"{base_url}/sessions/s-double-stop/cancel",)
+                )
+                for _ in range(4)
+            ]
+            for stop in stops:
+                stop.start()
+            for stop in stops:
+                stop.join()
+            rest = list(events)
+        assert rest[-1].event == "end" and rest[-1].json()["status"] == "cancelled"
+        assert_session_goes_on(base_url, "s-double-stop", groq_standin, ["long answer"])
+    assistant = [
+        m["content"] for m in groq_standin.requests[-1].messages if m["role"] == "assistant"
+    ]
+    assert assistant == [answer(shown + rest).strip()]

@@ -9,7 +9,7 @@ from langchain_core.messages import HumanMessage
 from langchain_core.tools import ToolException, tool
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.graph import STEP_LIMIT_REPLY, compile_graph
+from agent.graph import EMPTY_ANSWER_REPLY, STEP_LIMIT_REPLY, compile_graph
 from api.events import TextChunk, ToolOutput, ToolUse, TurnEvent
 from api.translate import TurnTranslator
 from api.turns import STREAM_MODES
@@ -123,3 +123,18 @@ async def test_reply_written_by_the_graph_is_emitted_whole() -> None:
     texts = [e.text for e in events if isinstance(e, TextChunk)]
     assert texts[-1] == STEP_LIMIT_REPLY
     assert texts.count(STEP_LIMIT_REPLY) == 1
+
+
+async def test_a_blank_answer_replaced_by_the_graph_still_reaches_the_client() -> None:
+    events, _ = await translate(ScriptedChatModel(script=[text("\n\n")]))
+    texts = [e.text for e in events if isinstance(e, TextChunk)]
+    assert "".join(texts).strip() == EMPTY_ANSWER_REPLY
+
+
+async def test_text_beside_tool_calls_at_the_step_limit_is_followed_by_the_reply() -> None:
+    model = ScriptedChatModel(
+        script=[calls(("get_weather", {"city": "Miami"}), content="Checking") for _ in range(5)]
+    )
+    events, _ = await translate(model)
+    texts = [e.text for e in events if isinstance(e, TextChunk)]
+    assert texts[-1] == " " + STEP_LIMIT_REPLY

@@ -15,7 +15,7 @@ from agent.graph import compile_graph
 from agent.repair import INTERRUPTED_TOOL_RESULT
 from api.events import TurnEnd
 from api.runs import SessionBusy, TurnManager
-from api.turns import TurnExecutor, TurnRequest, turn_config
+from api.turns import TurnExecutor, TurnRequest, finish_despite_cancellation, turn_config
 from checkpoints.saver import open_checkpointer
 from tests.support.scripted_model import ScriptedChatModel, calls, text
 
@@ -97,3 +97,39 @@ async def test_shutdown_waits_for_turns_within_the_grace_period(saver: AsyncSqli
     await manager.shutdown(grace_s=5)
     end = [event async for _, event in run.follow()][-1]
     assert isinstance(end, TurnEnd) and end.status == "completed"
+
+
+async def test_a_second_stop_does_not_cancel_the_turn_again(saver: AsyncSqliteSaver) -> None:
+    model = ScriptedChatModel(script=[text("a b c d e f g h")], token_delay_s=0.05)
+    graph = compile_graph(model, [], checkpointer=saver)
+    manager = TurnManager()
+    run = manager.start("s1", TurnExecutor(graph, turn_timeout_s=60).for_request(request("hi")))
+    await asyncio.sleep(0.1)
+    assert manager.cancel("s1") is run
+    assert manager.cancel("s1") is run
+    assert run.task is not None and run.task.cancelling() == 1
+    await run.wait_finished()
+
+
+async def test_repair_finishes_even_when_cancelled_again() -> None:
+    finished = asyncio.Event()
+
+    async def slow_repair() -> None:
+        await asyncio.sleep(0.2)
+        finished.set()
+
+    task = asyncio.create_task(finish_despite_cancellation(slow_repair()))
+    for _ in range(3):
+        await asyncio.sleep(0.02)
+        task.cancel()
+    await task
+    assert finished.is_set()
+
+
+async def test_a_deleted_session_cannot_be_rejoined(saver: AsyncSqliteSaver) -> None:
+    graph = compile_graph(ScriptedChatModel(script=[text("hi")]), [], checkpointer=saver)
+    manager = TurnManager()
+    run = manager.start("s1", TurnExecutor(graph, turn_timeout_s=60).for_request(request("hi")))
+    await run.wait_finished()
+    manager.forget("s1")
+    assert manager.latest("s1") is None
