@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import (
@@ -59,6 +59,28 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """Returns the current instant, timezone-aware."""
     return datetime.now(UTC)
+
+
+CREATED_AT_KEY = "lex_created_at"
+"""`response_metadata` key holding when a message was made (ISO 8601), for transcripts."""
+
+MessageT = TypeVar("MessageT", bound=BaseMessage)
+
+
+def stamped(message: MessageT, now: datetime) -> MessageT:
+    """Returns a copy of `message` that records when it was made.
+
+    Transcripts then read times from the messages at the head of a session, instead of replaying
+    every checkpoint to find when each message first appeared.
+    """
+    metadata = {**message.response_metadata, CREATED_AT_KEY: now.isoformat()}
+    return message.model_copy(update={"response_metadata": metadata})
+
+
+def created_at(message: BaseMessage) -> datetime | None:
+    """Returns when a stamped message was made, or None."""
+    value = message.response_metadata.get(CREATED_AT_KEY)
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def tool_error_message(error: Exception) -> str:
@@ -197,7 +219,14 @@ def build_graph(
         elif not response.tool_calls and not response.text.strip():
             # The chat page drops a turn that has no text, tool cards included.
             response = AIMessage(id=response.id, content=EMPTY_ANSWER_REPLY)
-        return {"messages": [response]}
+        return {"messages": [stamped(response, clock())]}
+
+    async def run_tool(
+        request: ToolCallRequest,
+        execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
+    ) -> ToolMessage | Command[Any]:
+        result = await inject_user_id(request, execute)
+        return stamped(result, clock()) if isinstance(result, ToolMessage) else result
 
     builder = StateGraph(AgentState, context_schema=Context)
     builder.add_node(CALL_MODEL, call_model, retry_policy=model_retry)
@@ -206,7 +235,7 @@ def build_graph(
         ToolNode(
             list(tools),
             handle_tool_errors=tool_error_message,
-            awrap_tool_call=inject_user_id,
+            awrap_tool_call=run_tool,
         ),
     )
     builder.add_edge(START, CALL_MODEL)

@@ -103,6 +103,7 @@ def create_app(
                 turn_timeout_s=settings.turn_timeout_s,
                 health=health,
                 durability=settings.checkpoint_durability,
+                clock=clock,
             )
             turns = TurnManager(on_busy=settings.on_busy)
             app.state.lex = LexServices(

@@ -24,7 +24,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Durability, StreamMode
 
 from agent.context import Context
-from agent.graph import CALL_MODEL
+from agent.graph import CALL_MODEL, Clock, stamped, utc_now
 from agent.repair import close_dangling_tool_calls
 from api.events import TextChunk, TurnEnd, TurnError, TurnStatus
 from api.model_errors import ModelFailure, classify
@@ -112,8 +112,10 @@ class TurnExecutor:
         turn_timeout_s: float,
         health: ModelHealth | None = None,
         durability: Durability = "async",
+        clock: Clock = utc_now,
     ) -> None:
         self.graph = graph
+        self.clock = clock
         self.turn_timeout_s = turn_timeout_s
         self.durability: Durability = durability
         self.health = health or ModelHealth()
@@ -129,7 +131,7 @@ class TurnExecutor:
     async def run(self, run: TurnRun, request: TurnRequest, after: TurnRun | None = None) -> None:
         """Runs the turn to its end, publishing every event to `run`."""
         translator = TurnTranslator()
-        human = HumanMessage(content=request.query, id=str(uuid.uuid4()))
+        human = stamped(HumanMessage(content=request.query, id=str(uuid.uuid4())), self.clock())
         config = turn_config(request.session_id, run.run_id, request.config)
         started = time.perf_counter()
         status: TurnStatus = "completed"
@@ -243,16 +245,16 @@ class TurnExecutor:
             additions: list[BaseMessage] = []
             if human.id not in saved_ids:
                 additions.append(human)
-            additions.extend(close_dangling_tool_calls([*saved, *additions]))
+            closed = close_dangling_tool_calls([*saved, *additions])
+            additions.extend(stamped(message, self.clock()) for message in closed)
             shown = (translator.text_not_saved(saved_ids) + closing_text).strip()
             if shown:
-                additions.append(
-                    AIMessage(
-                        content=shown,
-                        id=str(uuid.uuid4()),
-                        response_metadata={TURN_OUTCOME_KEY: outcome},
-                    )
+                closing = AIMessage(
+                    content=shown,
+                    id=str(uuid.uuid4()),
+                    response_metadata={TURN_OUTCOME_KEY: outcome},
                 )
+                additions.append(stamped(closing, self.clock()))
             if additions:
                 await self.graph.aupdate_state(config, {"messages": additions}, as_node=CALL_MODEL)
         except Exception:

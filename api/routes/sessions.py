@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sse_starlette import EventSourceResponse
 
+from agent.graph import created_at
 from api.deps import ServicesDep
 from api.errors import ApiError
 from api.history import (
@@ -113,12 +114,18 @@ async def list_sessions(
 async def get_session(session_id: SessionIdPath, services: ServicesDep) -> SessionDetail:
     """Returns a session's transcript: messages, tool calls with arguments, tool results, times."""
     record = await find_session(services, session_id)
-    snapshots = await read_history(
-        services.graph, record.thread_id, services.settings.session_history_limit
-    )
-    branch = head_branch(snapshots)
-    messages = snapshot_messages(branch[-1]) if branch else []
-    entries = transcript_entries(messages, message_save_times(branch))
+    head = await read_head(services.graph, record.thread_id)
+    messages = snapshot_messages(head) if head is not None else []
+    saved_at = {m.id: when for m in messages if m.id and (when := created_at(m)) is not None}
+    if len(saved_at) < len(messages):
+        # Messages saved without a time stamp: find when each first appeared (reads every step).
+        snapshots = await read_history(
+            services.graph, record.thread_id, services.settings.session_history_limit
+        )
+        branch = head_branch(snapshots)
+        messages = snapshot_messages(branch[-1]) if branch else []
+        saved_at = {**message_save_times(branch), **saved_at}
+    entries = transcript_entries(messages, saved_at)
     return SessionDetail(
         **summary(record).model_dump(),
         messages=[

@@ -17,6 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 
+import api.routes.sessions as sessions_routes
 from agent.graph import compile_graph
 from api.errors import ApiError
 from api.history import (
@@ -414,3 +415,23 @@ def test_post_query_with_checkpoint_id_forks_the_session(lex_server: ServerFacto
     assert texts == ["I am Ada", "Hello Ada.", "I like red", "Red it is."]
     assert {c["checkpoint_id"] for c in checkpoints} < {c["checkpoint_id"] for c in after}
     assert other.status_code == 404
+
+
+def test_transcript_reads_only_the_head_when_messages_carry_their_time(
+    lex_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_history(*_: object, **__: object) -> list[object]:
+        raise AssertionError("the transcript replayed every checkpoint")
+
+    monkeypatch.setattr(sessions_routes, "read_history", no_history)
+    with lex_server() as base_url:
+        httpx.post(
+            f"{base_url}/query",
+            json={"query": "What's the weather in Miami?", "session_id": "s-head"},
+            timeout=30,
+        )
+        transcript = httpx.get(f"{base_url}/sessions/s-head", timeout=10)
+    assert transcript.status_code == 200
+    messages = transcript.json()["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant"]
+    assert all(m["created_at"] for m in messages)
