@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.sse import StreamFormat
@@ -24,6 +24,11 @@ SessionIdPath = Annotated[
     ),
 ]
 """A session id in a URL path, validated like the one in the body of POST /query."""
+
+StreamFormatQuery = Annotated[
+    StreamFormat, Query(description="text (the chat frontend's) or json.")
+]
+"""The `stream_format` query parameter of the routes that stream a session's events."""
 
 
 class QueryRequest(BaseModel):

@@ -36,7 +36,6 @@ class TurnTranslator:
     tools_called: list[str] = field(default_factory=list)
     answer_text: list[str] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
-    _streamed_message_ids: set[str] = field(default_factory=set)
     _text_by_message: dict[str, list[str]] = field(default_factory=dict)
     text_after_last_tool: bool = False
 
@@ -70,8 +69,6 @@ class TurnTranslator:
         text = message.text
         if not text:
             return []
-        if message.id:
-            self._streamed_message_ids.add(message.id)
         self._text_by_message.setdefault(message.id or "", []).append(text)
         self.answer_text.append(text)
         self.text_after_last_tool = True
@@ -82,8 +79,8 @@ class TurnTranslator:
             return []
         if isinstance(message, AIMessageChunk):
             return self._text_event(message)
-        if isinstance(message, AIMessage) and message.id not in self._streamed_message_ids:
-            return self._text_event(message)
+        if isinstance(message, AIMessage):
+            return self._unstreamed_text(message)
         return []
 
     def _from_update(self, node: str, update: Any) -> list[TurnEvent]:

@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,20 +22,14 @@ from typing import IO
 
 import httpx
 
+from tests.support.live_server import free_port
+
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_API_KEY = "gsk_bench_standin_key"
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
-
-
-def free_port() -> int:
-    """Returns a TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header
 from sse_starlette import EventSourceResponse
 
 from api.deps import ServicesDep
 from api.errors import ApiError
-from api.schemas import ErrorResponse, SessionIdPath
+from api.schemas import ErrorResponse, SessionIdPath, StreamFormatQuery
 from api.sse import StreamFormat
 from api.streaming import follow_run
 
@@ -27,9 +27,7 @@ router = APIRouter(prefix="/sessions/{session_id}", tags=["turns"])
 async def rejoin(
     session_id: SessionIdPath,
     services: ServicesDep,
-    stream_format: Annotated[
-        StreamFormat, Query(description="text (the chat frontend's) or json.")
-    ] = StreamFormat.TEXT,
+    stream_format: StreamFormatQuery = StreamFormat.TEXT,
     last_event_id: Annotated[
         str | None,
         Header(description="The id of the last event received; only later events are sent."),

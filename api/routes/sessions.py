@@ -24,7 +24,7 @@ from api.history import (
     snapshot_messages,
 )
 from api.replay import replay_sse
-from api.schemas import ErrorResponse, SessionIdPath
+from api.schemas import ErrorResponse, SessionIdPath, StreamFormatQuery
 from api.session_schemas import (
     CheckpointItem,
     DeletedSession,
@@ -148,9 +148,7 @@ async def get_session(session_id: SessionIdPath, services: ServicesDep) -> Sessi
 async def replay_session(
     session_id: SessionIdPath,
     services: ServicesDep,
-    stream_format: Annotated[
-        StreamFormat, Query(description="text (the chat frontend's) or json.")
-    ] = StreamFormat.TEXT,
+    stream_format: StreamFormatQuery = StreamFormat.TEXT,
     pace_ms: Annotated[
         int, Query(ge=0, le=MAX_PACE_MS, description="Pause between events, in milliseconds.")
     ] = 0,
