@@ -30,10 +30,10 @@ from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer, Command, RetryPolicy
 
 from agent.context import Context
-from agent.context_window import trim_for_model
 from agent.prompts import build_system_prompt
 from agent.repair import valid_model_input
 from agent.state import AgentState
+from agent.trimming import trim_for_model
 
 logger = logging.getLogger(__name__)
 

@@ -17,21 +17,21 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.types import RetryPolicy
 
 from agent.graph import Clock, compile_graph, utc_now
-from api.app_state import LexServices
 from api.chat_models import ChatModelChoice, choose_chat_model
 from api.errors import install_error_handlers
 from api.limits import RequestBodyLimit
-from api.model_errors import FALLBACK_ON, is_tool_use_failed
-from api.routes import health, page, query, runs, sessions
-from api.runs import TurnManager
+from api.routes import health, page, query, sessions, turns
+from api.services import LexServices
 from api.settings import Settings
-from api.turns import ModelHealth, TurnExecutor
+from api.turns.executor import ModelHealth, TurnExecutor
+from api.turns.failures import FALLBACK_ON, is_tool_use_failed
+from api.turns.manager import TurnManager
 from checkpoints.appointments import open_appointment_book
 from checkpoints.saver import open_checkpointer, sqlite_path
 from checkpoints.sessions import open_session_registry
 from tools import ToolServices, build_tools
-from tools.directory import directory_prompt_lines
-from tools.weather import OpenMeteoWeather, SimulatedWeather, WeatherProvider
+from tools.domain.directory import directory_prompt_lines
+from tools.domain.weather import OpenMeteoWeather, SimulatedWeather, WeatherProvider
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def create_app(
     app.include_router(page.router)
     app.include_router(health.router)
     app.include_router(query.router)
-    app.include_router(runs.router)
+    app.include_router(turns.router)
     app.include_router(sessions.router)
     page.mount_static(app)
     return app

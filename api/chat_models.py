@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from langchain_core.language_models import BaseChatModel
 from langchain_groq import ChatGroq
 
-from agent.offline_model import OfflineChatModel
+from agent.models.offline.model import OfflineChatModel
 from api.settings import DEFAULT_MODEL_NAME, Settings
 
 logger = logging.getLogger(__name__)

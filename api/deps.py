@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.app_state import LexServices
+from api.services import LexServices
 
 
 def get_services(request: Request) -> LexServices:

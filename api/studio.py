@@ -14,10 +14,10 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agent.graph import compile_graph
 from api.chat_models import choose_chat_model
-from api.model_errors import FALLBACK_ON
 from api.settings import Settings
+from api.turns.failures import FALLBACK_ON
 from tools import InMemoryAppointmentBook, SimulatedWeather, ToolServices, build_tools
-from tools.directory import directory_prompt_lines
+from tools.domain.directory import directory_prompt_lines
 
 
 def make_studio_graph(settings: Settings | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:

@@ -29,11 +29,11 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_groq import ChatGroq
 
-from agent.context_window import trim_for_model
 from agent.prompts import build_system_prompt
+from agent.trimming import trim_for_model
 from bench.processes import BENCH_API_KEY
 from tools import InMemoryAppointmentBook, SimulatedWeather, ToolServices, build_tools
-from tools.directory import directory_prompt_lines
+from tools.domain.directory import directory_prompt_lines
 
 TurnKind = Literal["plain", "tool"]
 MODEL_NAME = "llama-3.3-70b-versatile"

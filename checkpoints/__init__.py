@@ -1,0 +1,1 @@
+"""Persistence: the LangGraph checkpointer and the tables beside it (appointments, sessions)."""

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import aiosqlite
 
-from tools.appointment_book import (
+from tools.domain.appointment_book import (
     CANCELLED,
     CONFIRMED,
     Appointment,
@@ -89,7 +89,7 @@ class SqliteAppointmentBook:
     async def book(
         self, *, user_id: str, dealership_id: str, day: date, time: str, model: str
     ) -> Appointment:
-        """Book a slot atomically; see `tools.appointment_book.AppointmentBook.book`.
+        """Book a slot atomically; see `tools.domain.appointment_book.AppointmentBook.book`.
 
         Raises:
             SlotTakenError: When the slot already holds a confirmed booking.
@@ -131,7 +131,7 @@ class SqliteAppointmentBook:
         raise RuntimeError("could not draw an unused confirmation id")
 
     async def get(self, user_id: str, confirmation_id: str) -> Appointment | None:
-        """Return the user's booking; see `tools.appointment_book.AppointmentBook.get`."""
+        """Return the user's booking; see `tools.domain.appointment_book.AppointmentBook.get`."""
         async with self._db.execute(
             f"SELECT {_COLUMNS} FROM appointments WHERE confirmation_id = ? AND user_id = ?",
             (confirmation_id, user_id),
@@ -150,7 +150,7 @@ class SqliteAppointmentBook:
         return [_appointment(row) for row in rows]
 
     async def cancel(self, user_id: str, confirmation_id: str) -> Appointment | None:
-        """Cancel the user's booking; see `tools.appointment_book.AppointmentBook.cancel`."""
+        """Cancel the user's booking; see `tools.domain.appointment_book.AppointmentBook.cancel`."""
         cursor = await self._db.execute(
             "UPDATE appointments SET status = ?, cancelled_at = ? "
             "WHERE confirmation_id = ? AND user_id = ? AND status = ?",
@@ -164,7 +164,7 @@ class SqliteAppointmentBook:
         return await self.get(user_id, confirmation_id)
 
     async def booked_times(self, dealership_id: str, day: date) -> set[str]:
-        """Return booked start times; see `tools.appointment_book.AppointmentBook.booked_times`."""
+        """Return booked start times; see `AppointmentBook.booked_times`."""
         async with self._db.execute(
             "SELECT time FROM appointments WHERE dealership_id = ? AND date = ? AND status = ?",
             (dealership_id, day.isoformat(), CONFIRMED),

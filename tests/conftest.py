@@ -1,3 +1,3 @@
 """Fixtures shared by the whole suite."""
 
-pytest_plugins = ("tests.support.fixtures",)
+pytest_plugins = ("tests.support.fixtures", "tests.support.app_server")

@@ -4,7 +4,7 @@
 build the services (providers, the appointment book protocol) or to describe the directory.
 """
 
-from tools.appointment_book import (
+from tools.domain.appointment_book import (
     Appointment,
     AppointmentBook,
     InMemoryAppointmentBook,
@@ -12,7 +12,7 @@ from tools.appointment_book import (
     new_confirmation_id,
     normalize_confirmation_id,
 )
-from tools.directory import (
+from tools.domain.directory import (
     CAR_MODELS,
     DEALERSHIPS,
     DEALERSHIPS_BY_ID,
@@ -20,6 +20,12 @@ from tools.directory import (
     directory_prompt_lines,
     resolve_car_model,
     resolve_dealership,
+)
+from tools.domain.weather import (
+    OpenMeteoWeather,
+    SimulatedWeather,
+    WeatherProvider,
+    WeatherReport,
 )
 from tools.factory import build_tools
 from tools.names import (
@@ -35,12 +41,6 @@ from tools.names import (
     USER_SCOPED_TOOL_NAMES,
 )
 from tools.services import ToolServices, utc_now
-from tools.weather import (
-    OpenMeteoWeather,
-    SimulatedWeather,
-    WeatherProvider,
-    WeatherReport,
-)
 
 __all__ = [
     "CANCEL_APPOINTMENT",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from langchain_core.tools import BaseTool
 
-from tools.appointment_tools import build_appointment_tools
-from tools.info_tools import build_info_tools
+from tools.bookings import build_appointment_tools
+from tools.info import build_info_tools
 from tools.names import TOOL_NAMES
 from tools.services import ToolServices
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tools.appointment_book import AppointmentBook
-from tools.weather import SimulatedWeather, WeatherProvider
+from tools.domain.appointment_book import AppointmentBook
+from tools.domain.weather import SimulatedWeather, WeatherProvider
 
 
 def utc_now() -> datetime:

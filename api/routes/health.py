@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.app_state import LexServices
 from api.deps import ServicesDep
-from api.schemas import HealthResponse, ModelInfo
+from api.schemas.query import HealthResponse, ModelInfo
+from api.services import LexServices
 
 logger = logging.getLogger(__name__)
 

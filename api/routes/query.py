@@ -14,11 +14,11 @@ from sse_starlette import EventSourceResponse
 
 from api.deps import ServicesDep
 from api.errors import ApiError
-from api.history import fork_config
-from api.runs import SessionBusy
-from api.schemas import ErrorResponse, QueryRequest
-from api.streaming import follow_run
-from api.turns import TurnRequest, user_id_for
+from api.schemas.query import ErrorResponse, QueryRequest
+from api.sessions.history import fork_config
+from api.stream.response import follow_run
+from api.turns.executor import TurnRequest, user_id_for
+from api.turns.manager import SessionBusy
 from checkpoints.saver import thread_id_for
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Saved sessions: list them, read one, replay it as SSE, list its checkpoints, delete it.
 
 Every route reads what it needs from the database first (a bounded number of checkpoints) and
-only then responds, so a slow client never holds the checkpointer (see `api.history`).
+only then responds, so a slow client never holds the checkpointer (see `api.sessions.history`).
 """
 
 from __future__ import annotations
@@ -15,17 +15,8 @@ from sse_starlette import EventSourceResponse
 from agent.graph import created_at
 from api.deps import ServicesDep
 from api.errors import ApiError
-from api.history import (
-    checkpoint_infos,
-    head_branch,
-    message_save_times,
-    read_head,
-    read_history,
-    snapshot_messages,
-)
-from api.replay import replay_sse
-from api.schemas import ErrorResponse, SessionIdPath, StreamFormatQuery
-from api.session_schemas import (
+from api.schemas.query import ErrorResponse, SessionIdPath, StreamFormatQuery
+from api.schemas.sessions import (
     CheckpointItem,
     DeletedSession,
     SessionDetail,
@@ -33,9 +24,18 @@ from api.session_schemas import (
     SessionSummary,
     TranscriptMessage,
 )
-from api.sse import SSE_LINE_SEPARATOR, StreamFormat
-from api.streaming import KEEPALIVE_PING_S, STREAM_HEADERS
-from api.transcript import split_turns, transcript_entries
+from api.sessions.history import (
+    checkpoint_infos,
+    head_branch,
+    message_save_times,
+    read_head,
+    read_history,
+    snapshot_messages,
+)
+from api.sessions.replay import replay_sse
+from api.sessions.transcript import split_turns, transcript_entries
+from api.stream.response import KEEPALIVE_PING_S, STREAM_HEADERS
+from api.stream.sse import SSE_LINE_SEPARATOR, StreamFormat
 from checkpoints.saver import thread_id_for
 from checkpoints.sessions import (
     InvalidCursorError,

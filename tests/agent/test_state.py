@@ -1,5 +1,8 @@
-"""The conversation channel on SQLite: stored as deltas, yet read, replayed, forked and repaired
-like a plain message list, in both durability modes the service may run the graph in."""
+"""The conversation channel on SQLite: stored as deltas, read like a plain message list.
+
+It is read, replayed, forked and repaired like a plain message list, in both durability modes the
+service may run the graph in.
+"""
 
 from __future__ import annotations
 

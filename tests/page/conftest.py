@@ -17,7 +17,7 @@ import pytest
 
 from api.app import create_app
 from api.settings import Settings
-from tests.api.conftest import fixed_clock
+from tests.support.app_server import fixed_clock
 from tests.support.live_server import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -75,7 +75,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def lex_server(tmp_path: Path) -> ServerFactory:
-    """Starts Lex on the offline model with its own database: `with lex_server(**settings) as url:`.
+    """Starts Lex on the offline model with its own database (a context manager of its URL).
 
     The clock is the API tests' fixed Tuesday, so "tomorrow" is 2026-11-25 in every test.
     """

@@ -21,7 +21,7 @@ class SseEvent:
 
 
 def parse_sse(body: str) -> list[SseEvent]:
-    """Parses a complete stream by the spec: blank lines dispatch, data lines join with \\n."""
+    r"""Parses a complete stream by the spec: blank lines dispatch, data lines join with \n."""
     events: list[SseEvent] = []
     event_type, data_lines, last_id = "", [], None
     has_data = False
@@ -54,7 +54,7 @@ class FrontendMessage:
 
 
 def parse_like_frontend(body: str) -> list[FrontendMessage]:
-    """Reads the stream as the frontend does: split on \\n only, `event: ` and `data: ` prefixes."""
+    r"""Reads the stream as the frontend does: split on \n only, `event: ` and `data: ` prefixes."""
     messages: list[FrontendMessage] = []
     current = ""
     for line in body.split("\n"):

@@ -1,0 +1,1 @@
+"""Chat models Lex can answer with besides ChatGroq: the offline, rule-based model."""

@@ -1,0 +1,194 @@
+"""The plain-text answers the offline model gives from ToolMessages, for successes and errors.
+
+Each tool has its own answer from the documented JSON; the reply ends with at most one offer that
+moves the customer toward a test drive. Answering never calls tools again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+
+from agent.models.offline.conversation import dicts, json_object, message_text
+from agent.models.offline.intents import Intent
+from agent.models.offline.parsing import PromptFacts
+from agent.models.offline.phrasing import (
+    OFFER_RETRY,
+    OFFER_SLOT,
+    OFFER_TEST_DRIVE,
+    OFFER_THERE,
+    dealership_label,
+    human_date,
+    join,
+    sentence,
+    we_have,
+)
+
+_FAILED = {
+    Intent.WEATHER.value: "Sorry, I couldn't get the weather",
+    Intent.ADDRESS.value: "Sorry, I couldn't find that dealership",
+    Intent.AVAILABILITY.value: "Sorry, I couldn't check the free times",
+    Intent.BOOKING.value: "Sorry, I couldn't book that test drive",
+    Intent.LIST_DEALERSHIPS.value: "Sorry, I couldn't list our dealerships",
+    Intent.MY_APPOINTMENTS.value: "Sorry, I couldn't look up your bookings",
+    Intent.CANCEL.value: "Sorry, I couldn't cancel that booking",
+}
+
+
+def _error_text(content: str) -> str:
+    """The customer-facing part of an error ToolMessage, also from ToolNode's default format."""
+    text = re.sub(r"^Error:\s*", "", " ".join(content.split()))
+    text = re.sub(r"\s*Please fix (?:your mistakes|the error and try again)\.?$", "", text)
+    if wrapped := re.fullmatch(r"\w+\((['\"])(.*)\1\)", text):  # repr() of the exception
+        text = wrapped.group(2)
+    return sentence(text) or "Something went wrong."
+
+
+Answer = Callable[[dict[str, Any], dict[str, Any], PromptFacts], str]
+
+
+def _answer_summary(data: dict[str, Any], args: dict[str, Any], facts: PromptFacts) -> str:
+    return sentence(data["summary"]) if isinstance(data.get("summary"), str) else ""
+
+
+def _answer_availability(data: dict[str, Any], args: dict[str, Any], facts: PromptFacts) -> str:
+    dealership_id = str(data.get("dealership_id") or args.get("dealership_id") or "")
+    name = dealership_label(dealership_id, facts) if dealership_id else "The dealership"
+    day = human_date(str(data.get("date") or args.get("date") or ""))
+    times = [t for t in data.get("available_times") or [] if isinstance(t, str)]
+    if times:
+        return f"{name} has free test-drive times on {day}: {join(times)}."
+    note = f" {sentence(data['note'])}" if isinstance(data.get("note"), str) else ""
+    return f"Sorry, {name} has no free test-drive times on {day}.{note}"
+
+
+def _answer_booking(data: dict[str, Any], args: dict[str, Any], facts: PromptFacts) -> str:
+    message = sentence(data["message"]) if isinstance(data.get("message"), str) else ""
+    if not message:
+        where = data.get("dealership_name") or data.get("dealership_id")
+        message = (
+            f"Your test drive of the {data.get('model')} at {where} on {data.get('date')} at "
+            f"{data.get('time')} is booked."
+        )
+    confirmation_id = data.get("confirmation_id")
+    if isinstance(confirmation_id, str) and confirmation_id not in message:
+        message += f" Your confirmation id is {confirmation_id}."
+    return message
+
+
+def _answer_dealerships(data: dict[str, Any], args: dict[str, Any], facts: PromptFacts) -> str:
+    dealerships = dicts(data.get("dealerships"))
+    where = f" in {args['city']}" if args.get("city") else ""
+    if not dealerships:
+        return f"Sorry, I couldn't find a SuperCar dealership{where}. {we_have(facts)}".strip()
+    names = [f"{d.get('name')} ({d.get('address') or d.get('city')})" for d in dealerships]
+    count = "one dealership" if len(names) == 1 else f"{len(names)} dealerships"
+    return f"We have {count}{where}: {join(names)}."
+
+
+def _answer_appointments(data: dict[str, Any], args: dict[str, Any], facts: PromptFacts) -> str:
+    appointments = dicts(data.get("appointments"))
+    active = [a for a in appointments if a.get("status", "confirmed") != "cancelled"]
+    cancelled = [a for a in appointments if a not in active]
+    if not active:
+        answer = "You have no test drives booked."
+    else:
+        count = "one test drive" if len(active) == 1 else f"{len(active)} test drives"
+        answer = f"You have {count} booked: {join([_appointment(a) for a in active])}."
+    if cancelled:
+        answer += f" Cancelled: {join([_appointment(a) for a in cancelled])}."
+    return answer
+
+
+def _appointment(a: dict[str, Any]) -> str:
+    where = a.get("dealership_name") or a.get("dealership_id")
+    when = f"{a.get('date')} at {a.get('time')}"
+    return f"the {a.get('model')} at {where} on {when} ({a.get('confirmation_id')})"
+
+
+def _answer_message(data: dict[str, Any], args: dict[str, Any], facts: PromptFacts) -> str:
+    return sentence(data["message"]) if isinstance(data.get("message"), str) else ""
+
+
+_ANSWERS: dict[str, Answer] = {
+    Intent.WEATHER.value: _answer_summary,
+    Intent.ADDRESS.value: _answer_summary,
+    Intent.AVAILABILITY.value: _answer_availability,
+    Intent.BOOKING.value: _answer_booking,
+    Intent.LIST_DEALERSHIPS.value: _answer_dealerships,
+    Intent.MY_APPOINTMENTS.value: _answer_appointments,
+    Intent.CANCEL.value: _answer_message,
+}
+
+
+def _answer_one(name: str, args: dict[str, Any], message: ToolMessage, facts: PromptFacts) -> str:
+    """The answer to one tool result: its error, its documented JSON, or what it says."""
+    content = message_text(message)
+    if message.status == "error":
+        error = _error_text(content)
+        booking = name == Intent.BOOKING.value
+        nothing = (
+            " Nothing was booked." if booking and "nothing was booked" not in error.lower() else ""
+        )
+        return f"{_FAILED.get(name, 'Sorry, that did not work')}: {error}{nothing}"
+    data = json_object(content)
+    answer = _ANSWERS[name](data, args, facts) if name in _ANSWERS and data else ""
+    if answer:
+        return answer
+    # Unknown tool or content that is not the documented JSON: pass on what it says.
+    fallback = next((str(data[key]) for key in ("summary", "message", "note") if data.get(key)), "")
+    return sentence((fallback or content)[:400]) or "Done."
+
+
+def _closing(results: list[tuple[str, ToolMessage]]) -> str:
+    """At most one follow-up that moves the customer toward a test drive."""
+    ok = {name for name, message in results if message.status != "error"}
+    failed = {name for name, message in results if message.status == "error"}
+    if Intent.BOOKING.value in failed:
+        return OFFER_RETRY
+    if {Intent.BOOKING.value, Intent.CANCEL.value} & (ok | failed):
+        return ""
+    if Intent.AVAILABILITY.value in ok:
+        free = [
+            m for name, m in results if name == Intent.AVAILABILITY.value and m.status != "error"
+        ]
+        if any(json_object(message_text(m)).get("available_times") for m in free):
+            return OFFER_SLOT
+        return "Just tell me another day and I'll check it."
+    if Intent.ADDRESS.value in ok:
+        return OFFER_THERE
+    if Intent.MY_APPOINTMENTS.value in ok:
+        listed = [m for name, m in results if name == Intent.MY_APPOINTMENTS.value]
+        if any(json_object(message_text(m)).get("appointments") for m in listed):
+            return ""  # they already have test drives; no need to push another
+    return OFFER_TEST_DRIVE if ok else ""
+
+
+def answer_tool_results(messages: Sequence[BaseMessage], facts: PromptFacts) -> str:
+    """Answers the trailing ToolMessages in plain text; never calls tools again.
+
+    Args:
+        messages: The conversation, ending with the results of the last tool calls.
+        facts: The prompt facts, for dealership names.
+
+    Returns:
+        One answer per result, in order, then at most one follow-up offer.
+    """
+    start = len(messages)
+    while start > 0 and isinstance(messages[start - 1], ToolMessage):
+        start -= 1
+    request = messages[start - 1] if start > 0 else None
+    calls = {c["id"]: c for c in request.tool_calls} if isinstance(request, AIMessage) else {}
+    results: list[tuple[str, ToolMessage]] = []
+    answers: list[str] = []
+    for message in messages[start:]:
+        if not isinstance(message, ToolMessage):
+            continue
+        call = calls.get(message.tool_call_id)
+        name = message.name or (call["name"] if call else "")
+        results.append((name, message))
+        answers.append(_answer_one(name, call["args"] if call else {}, message, facts))
+    return " ".join([*answers, _closing(results)]).strip()

@@ -1,0 +1,1 @@
+"""The wire models of the HTTP API: request bodies, responses and error bodies (OpenAPI docs)."""

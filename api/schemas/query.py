@@ -1,0 +1,118 @@
+"""The request and response bodies of the HTTP API, documented field by field for /docs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.stream.sse import StreamFormat
+
+SESSION_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
+SESSION_ID_MAX_CHARS = 128
+DEFAULT_MAX_QUERY_CHARS = 4000
+
+SessionIdPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=SESSION_ID_MAX_CHARS,
+        pattern=SESSION_ID_PATTERN,
+        description="The session id sent with POST /query.",
+        examples=["premium_client-1732470000000"],
+    ),
+]
+"""A session id in a URL path, validated like the one in the body of POST /query."""
+
+StreamFormatQuery = Annotated[
+    StreamFormat, Query(description="text (the chat frontend's) or json.")
+]
+"""The `stream_format` query parameter of the routes that stream a session's events."""
+
+
+class QueryRequest(BaseModel):
+    """One customer message, answered as a Server-Sent Event stream."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    query: str = Field(
+        min_length=1,
+        description="What the customer typed; at most MAX_QUERY_CHARS (4000) characters.",
+        examples=["What's the weather in Miami?"],
+    )
+    session_id: str = Field(
+        min_length=1,
+        max_length=SESSION_ID_MAX_CHARS,
+        pattern=SESSION_ID_PATTERN,
+        description="The conversation this message belongs to; its history is kept under it.",
+        examples=["premium_client-1732470000000"],
+    )
+    user_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=SESSION_ID_MAX_CHARS,
+        pattern=SESSION_ID_PATTERN,
+        description="Who bookings are made for; derived from the session when absent.",
+        examples=["customer-42"],
+    )
+    stream_format: StreamFormat = Field(
+        default=StreamFormat.TEXT,
+        description="text: the chat frontend's format (default); json: one JSON object per event.",
+        examples=["text", "json"],
+    )
+    checkpoint_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description=(
+            "Continue from this checkpoint of the session (one whose `next` is empty in "
+            "GET /sessions/{session_id}/checkpoints) instead of its latest: the new branch "
+            "becomes the session's head and the old one stays listed."
+        ),
+        examples=[None, "1f1e8505-fd4b-622f-8003-60ee1cfc00af"],
+    )
+
+    @field_validator("query")
+    @classmethod
+    def query_has_text(cls, query: str) -> str:
+        """Rejects a message made only of white space."""
+        if not query.strip():
+            raise ValueError("query must contain some text")
+        return query
+
+
+class ModelInfo(BaseModel):
+    """The chat model answering."""
+
+    provider: str = Field(description="groq or offline.", examples=["groq"])
+    name: str = Field(description="Model id.", examples=["llama-3.3-70b-versatile"])
+    warning: str | None = Field(default=None, description="What an operator should know.")
+    error: str | None = Field(
+        default=None, description="A problem an operator must fix, seen on a recent turn."
+    )
+
+
+class HealthResponse(BaseModel):
+    """Whether the service can answer."""
+
+    status: str = Field(
+        description="healthy; degraded (the model rejects our calls); unhealthy (no database).",
+        examples=["healthy"],
+    )
+    model: ModelInfo
+    database: str = Field(description="ok, or the error reaching it.", examples=["ok"])
+
+
+class ErrorBody(BaseModel):
+    """What went wrong with a request."""
+
+    code: str = Field(description="Machine-readable reason.", examples=["invalid_request"])
+    message: str = Field(description="Human-readable explanation.")
+    details: list[dict[str, Any]] | None = Field(default=None, description="Per-field problems.")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx and 5xx answer."""
+
+    error: ErrorBody

@@ -1,0 +1,29 @@
+"""The live parts the routes use, built once by the application's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph.state import CompiledStateGraph
+
+from api.chat_models import ChatModelChoice
+from api.settings import Settings
+from api.turns.executor import ModelHealth, TurnExecutor
+from api.turns.manager import TurnManager
+from checkpoints.sessions import SqliteSessionRegistry
+
+
+@dataclass(frozen=True)
+class LexServices:
+    """What a request needs: settings, graph, saver, model, running turns and the session list."""
+
+    settings: Settings
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+    checkpointer: AsyncSqliteSaver
+    chat_model: ChatModelChoice
+    turns: TurnManager
+    executor: TurnExecutor
+    model_health: ModelHealth
+    sessions: SqliteSessionRegistry

@@ -1,0 +1,261 @@
+"""Runs one turn of a session through the graph, publishing its events; `end` is always last.
+
+Whatever happens, nothing the customer said or saw is lost and the session stays usable:
+- a failure (Groq down, rate-limited, a bug, the turn deadline) ends with a short polite `chunk`,
+  an `error` event and `end`;
+- a failure or cancellation repairs the saved history: the customer's message is kept, tool calls
+  left without a result get an error result, and the answer text already shown is saved;
+- one summary line per turn is logged at INFO (never the customer's text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Durability, StreamMode
+
+from agent.context import Context
+from agent.graph import CALL_MODEL, Clock, stamped, utc_now
+from agent.repair import close_dangling_tool_calls
+from api.sessions.transcript import TURN_OUTCOME_KEY
+from api.stream.events import TextChunk, TurnEnd, TurnError, TurnStatus
+from api.turns.failures import ModelFailure, classify
+from api.turns.manager import Executor, TurnRun
+from api.turns.translate import TurnTranslator
+from checkpoints.saver import thread_id_for
+
+logger = logging.getLogger(__name__)
+
+STREAM_MODES: list[StreamMode] = ["messages", "updates"]
+RETRY_HINT = " Please try again in a moment."
+STOPPED_NOTE = "(stopped)"
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """One customer message on one session.
+
+    Attributes:
+        session_id: The client's session id.
+        query: What the customer typed.
+        user_id: Who the booking tools act for.
+        timezone: Where "today" is read.
+        config: Graph config overrides, e.g. a `checkpoint_id` to continue from (a fork).
+    """
+
+    session_id: str
+    query: str
+    user_id: str
+    timezone: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModelHealth:
+    """What the last turns revealed about the model, for `/health`.
+
+    Attributes:
+        operator_error: A problem an operator must fix (bad key, retired model), or None.
+    """
+
+    operator_error: str | None = None
+
+
+async def finish_despite_cancellation(work: Coroutine[Any, Any, None]) -> None:
+    """Runs `work` to its end even if the current task is cancelled again meanwhile.
+
+    A second stop or a shutdown must not cut short the history repair and the closing `end`.
+    """
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+
+
+def user_id_for(session_id: str, user_id: str | None) -> str:
+    """Returns who the booking tools act for: the client's user id, else one tied to the session.
+
+    The two live in separate namespaces, so no client can pass itself off as another session by
+    sending `user_id: "session:<their session_id>"`.
+    """
+    return f"user:{user_id}" if user_id else f"session:{session_id}"
+
+
+def turn_config(
+    session_id: str, run_id: str, overrides: dict[str, Any] | None = None
+) -> RunnableConfig:
+    """Returns the graph config that saves the turn under the session's thread."""
+    configurable = {"thread_id": thread_id_for(session_id), **(overrides or {})}
+    return {"configurable": configurable, "run_id": uuid.UUID(run_id)}
+
+
+class TurnExecutor:
+    """Runs turns on the compiled graph, within a deadline."""
+
+    def __init__(
+        self,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        *,
+        turn_timeout_s: float,
+        health: ModelHealth | None = None,
+        durability: Durability = "async",
+        clock: Clock = utc_now,
+    ) -> None:
+        self.graph = graph
+        self.clock = clock
+        self.turn_timeout_s = turn_timeout_s
+        self.durability: Durability = durability
+        self.health = health or ModelHealth()
+
+    def for_request(self, request: TurnRequest) -> Executor:
+        """Returns the coroutine function a `TurnManager` runs for this request."""
+
+        async def execute(run: TurnRun, after: TurnRun | None) -> None:
+            await self.run(run, request, after)
+
+        return execute
+
+    async def run(self, run: TurnRun, request: TurnRequest, after: TurnRun | None = None) -> None:
+        """Runs the turn to its end, publishing every event to `run`."""
+        translator = TurnTranslator()
+        human = stamped(HumanMessage(content=request.query, id=str(uuid.uuid4())), self.clock())
+        config = turn_config(request.session_id, run.run_id, request.config)
+        started = time.perf_counter()
+        status: TurnStatus = "completed"
+        failure: ModelFailure | None = None
+        try:
+            if after is not None:
+                await after.wait_finished()  # queued behind the session's running turn
+            started = time.perf_counter()
+            async with asyncio.timeout(self.turn_timeout_s):
+                async for part in self.graph.astream(
+                    {"messages": [human]},
+                    config,
+                    context=Context(user_id=request.user_id, timezone=request.timezone),
+                    stream_mode=STREAM_MODES,
+                    durability=self.durability,
+                    version="v2",
+                ):
+                    for event in translator.feed(part):
+                        run.publish(event)
+        except asyncio.CancelledError:
+            # The task exists only for this turn: a cancel (stop button, shutdown) ends it here.
+            status = "cancelled"
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+        except Exception as error:
+            status = "error"
+            failure = classify(error)
+            log = logger.warning if failure.retryable else logger.error
+            log(
+                "turn failed: session=%s run=%s code=%s error=%r",
+                request.session_id,
+                run.run_id,
+                failure.code,
+                error,
+                exc_info=failure.code == "internal_error",
+            )
+            if failure.operator_message:
+                self.health.operator_error = failure.operator_message
+        else:
+            self.health.operator_error = None
+
+        if status != "completed":
+            shown = self._close_interrupted_turn(run, translator, failure)
+            head = turn_config(request.session_id, run.run_id)  # the new head, also after a fork
+            outcome = {
+                "status": status,
+                "error": None
+                if failure is None
+                else {
+                    "code": failure.code,
+                    "message": failure.message,
+                    "retryable": failure.retryable,
+                },
+            }
+            await finish_despite_cancellation(self._repair(head, human, translator, shown, outcome))
+        latency_ms = round((time.perf_counter() - started) * 1000)
+        logger.info(
+            "turn session=%s run=%s outcome=%s tools=%s tokens=%s latency_ms=%d",
+            request.session_id,
+            run.run_id,
+            failure.code if failure else status,
+            ",".join(translator.tools_called) or "-",
+            translator.usage.get("total_tokens", 0),
+            latency_ms,
+        )
+        details: dict[str, Any] = {
+            "run_id": run.run_id,
+            "thread_id": thread_id_for(request.session_id),
+            "tools": translator.tools_called,
+            "usage": translator.usage,
+            "latency_ms": latency_ms,
+        }
+        run.publish(TurnEnd(status=status, session_id=request.session_id, details=details))
+
+    @staticmethod
+    def _close_interrupted_turn(
+        run: TurnRun, translator: TurnTranslator, failure: ModelFailure | None
+    ) -> str:
+        """Publishes the closing text of a failed or stopped turn; returns that text."""
+        if failure is not None:
+            text = failure.message + (RETRY_HINT if failure.retryable else "")
+            if translator.text_after_last_tool:
+                text = " " + text  # it follows text already shown
+            run.publish(TextChunk(text=text, message_id=None))
+            run.publish(TurnError(failure.code, failure.message, failure.retryable))
+            return text
+        if not translator.text_after_last_tool:
+            # The chat page drops a turn without text after its tool cards.
+            text = STOPPED_NOTE if not translator.answer_text else " " + STOPPED_NOTE
+            run.publish(TextChunk(text=text, message_id=None))
+            return text
+        return ""
+
+    async def _repair(
+        self,
+        config: RunnableConfig,
+        human: HumanMessage,
+        translator: TurnTranslator,
+        closing_text: str,
+        outcome: dict[str, Any],
+    ) -> None:
+        """Saves what the customer said and saw, and closes dangling tool calls.
+
+        The closing message records how the turn ended, so a replay ends it the same way.
+        """
+        try:
+            snapshot = await self.graph.aget_state(config)
+            saved: list[BaseMessage] = list(snapshot.values.get("messages", []))
+            saved_ids = {message.id for message in saved if message.id}
+            additions: list[BaseMessage] = []
+            if human.id not in saved_ids:
+                additions.append(human)
+            closed = close_dangling_tool_calls([*saved, *additions])
+            additions.extend(stamped(message, self.clock()) for message in closed)
+            shown = (translator.text_not_saved(saved_ids) + closing_text).strip()
+            if shown:
+                closing = AIMessage(
+                    content=shown,
+                    id=str(uuid.uuid4()),
+                    response_metadata={TURN_OUTCOME_KEY: outcome},
+                )
+                additions.append(stamped(closing, self.clock()))
+            if additions:
+                await self.graph.aupdate_state(config, {"messages": additions}, as_node=CALL_MODEL)
+        except Exception:
+            logger.exception("could not repair the history of thread %s", config)

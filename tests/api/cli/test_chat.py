@@ -1,0 +1,221 @@
+"""`lex chat` against a real Lex server on the offline model, used as a customer at a terminal."""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+
+from api.cli import main as cli
+from api.cli.chat import ChatClient, load_history
+from tests.support.app_server import ServerFactory
+from tests.support.live_server import free_port
+
+WEATHER = "What's the weather in Miami?"
+REPO = Path(__file__).resolve().parents[3]
+
+
+def chat(monkeypatch: pytest.MonkeyPatch, typed: str, *args: str) -> tuple[int, str]:
+    """Runs `lex chat` in-process with `typed` piped in; returns the exit code and the output."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(typed))
+    out = io.StringIO()
+    code = cli.main(["chat", *args], out=out)
+    return code, out.getvalue()
+
+
+def test_answers_stream_with_tool_calls_as_panels(
+    lex_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    typed = (
+        f"{WEATHER}\n"
+        "Which times are free at the Miami dealership tomorrow?\n"
+        "Book 10:00 for a SuperCar GT\n"
+        "Book 10:00 at miami on 2026-11-25 for a SuperCar Volt\n"
+    )
+    code, output = chat(monkeypatch, typed, "--url", lex_url)
+    assert code == 0
+    lines = output.splitlines()
+    assert lines[0] == f"Lex at {lex_url}: model lex-offline (offline)"
+    assert "offline model is a scripted stand-in" in lines[1]
+    assert lines[3] == f"you> {WEATHER}"
+    assert lines[4] == '  ┌─ get_weather(city="Miami")'
+    assert lines[5].startswith("  └─ ✓ The weather in Miami is ")
+    assert lines[6].startswith("lex> The weather in Miami is ")
+    assert lines[6].endswith("Would you like to book a test drive?")
+    assert (
+        "  └─ ✓ miami 2026-11-25: 10 free: 09:00 10:00 11:00 12:00 13:00 14:00 15:00 16:00 "
+        "17:00 18:00"
+    ) in lines
+    booked = [line for line in lines if line.startswith("  └─ ✓ Booked SC-")]
+    assert len(booked) == 1 and "SuperCar GT at SuperCar Miami, 2026-11-25 10:00" in booked[0]
+    # The slot is gone: the second booking fails, shown as a failed panel in plain words.
+    failed = [line for line in lines if line.startswith("  └─ ✗ ")]
+    assert len(failed) == 1 and "Nothing was booked" in failed[0]
+
+
+def test_a_busy_session_says_it_is_still_answering(
+    lex_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with lex_server(offline_token_delay_s=0.05) as url:
+        body = {"query": "hello", "session_id": "cli-busy", "stream_format": "json"}
+        with httpx.stream("POST", f"{url}/query", json=body, timeout=30) as running:
+            assert running.status_code == 200
+            code, output = chat(monkeypatch, f"{WEATHER}\n", "--url", url, "--session", "cli-busy")
+            running.read()
+    assert code == 0
+    assert "! Lex is still answering the previous message in this session. Try again in 2 s" in (
+        output
+    )
+    assert "get_weather" not in output
+
+
+def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(lex_server: ServerFactory) -> None:
+    with lex_server(offline_token_delay_s=0.1) as url:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli.main", "chat", "--url", url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"},
+        )
+        assert process.stdin is not None and process.stdout is not None
+        lines = stream_lines(process.stdout)
+        process.stdin.write("hello\n")
+        process.stdin.flush()
+        wait_for(lines, lambda text: text.startswith("you> hello"))
+        time.sleep(0.4)  # a few words of the answer are out
+        process.send_signal(signal.SIGINT)
+        stopped = wait_for(lines, lambda text: text == "[stopped]")
+        process.stdin.write(f"{WEATHER}\n")
+        process.stdin.close()
+        assert process.wait(timeout=20) == 0
+        rest = drain(lines)
+    assert stopped[0].startswith("lex> Hi, I'm Lex")
+    assert stopped[1] == "[stopping…]"
+    assert "How can I help?" not in "".join(stopped)
+    assert f"you> {WEATHER}" in rest
+    assert any(line.startswith("lex> The weather in Miami is") for line in rest)
+
+
+def test_session_option_continues_a_saved_conversation(
+    lex_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _ = chat(monkeypatch, f"{WEATHER}\n", "--url", lex_url, "--session", "cli-resume")
+    assert code == 0
+    code, output = chat(
+        monkeypatch, "Where is the Miami dealership?\n", "--url", lex_url, "--session", "cli-resume"
+    )
+    assert code == 0
+    lines = output.splitlines()
+    assert lines[2] == f"Continuing “{WEATHER}” (1 turn)"
+    assert lines[3] == f"you> {WEATHER}"
+    assert lines[4] == '  ┌─ get_weather(city="Miami")'
+    assert lines[5].startswith("  └─ ✓ The weather in Miami is")
+    assert lines[6].startswith("lex> The weather in Miami is")
+    assert "you> Where is the Miami dealership?" in lines
+    assert any("Phone: +1 (305) 555-0142" in line for line in lines if line.startswith("lex> "))
+
+
+def test_an_unreachable_server_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    code, output = chat(monkeypatch, f"{WEATHER}\n", "--url", url)
+    assert code == 1
+    assert output == ""
+    assert capsys.readouterr().err.startswith(f"lex: cannot reach Lex at {url}")
+
+
+def test_a_dropped_stream_is_rejoined_after_the_last_event() -> None:
+    """The connection breaks mid-answer: the client rejoins with Last-Event-ID, losing nothing."""
+    first_part = (
+        "id: run-1:0\nevent: tool_use\n"
+        'data: {"id":"c0","name":"get_weather","args":{"city":"Miami"}}\n\n'
+        'id: run-1:1\nevent: chunk\ndata: {"text":"It is","message_id":"m"}\n\n'
+    )
+    rest = 'id: run-1:2\nevent: chunk\ndata: {"text":" sunny.","message_id":"m"}\n\n'
+    rest += 'id: run-1:3\nevent: end\ndata: {"status":"completed","session_id":"s"}\n\n'
+    rejoins: list[httpx.Request] = []
+
+    def broken_stream() -> Iterator[bytes]:
+        yield first_part.encode()
+        raise httpx.ReadError("connection reset")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/query":
+            return httpx.Response(200, content=broken_stream())
+        rejoins.append(request)
+        return httpx.Response(200, content=rest.encode())
+
+    out = io.StringIO()
+    with httpx.Client(base_url="http://lex", transport=httpx.MockTransport(handler)) as http:
+        outcome = ChatClient(http, out, "s").ask(WEATHER)
+    assert outcome == "completed"
+    assert [r.url.path for r in rejoins] == ["/sessions/s/stream"]
+    assert rejoins[0].headers["Last-Event-ID"] == "run-1:1"
+    assert "lex> It is\n[connection lost; rejoining, attempt 1]\nlex>  sunny.\n" in out.getvalue()
+
+
+def test_input_history_is_kept_between_runs(tmp_path: Path) -> None:
+    readline = pytest.importorskip("readline")
+    history = tmp_path / "state" / "history"
+    readline.clear_history()
+    save = load_history(history)
+    readline.add_history(WEATHER)
+    save()
+    readline.clear_history()
+    load_history(history)
+    assert readline.get_history_item(readline.get_current_history_length()) == WEATHER
+
+
+# --- helpers for the subprocess test -----------------------------------------------------------
+
+
+def stream_lines(stdout: IO[str]) -> queue.Queue[str | None]:
+    """Reads a pipe line by line on a thread, so the test can wait with a timeout."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def wait_for(
+    lines: queue.Queue[str | None], wanted: Callable[[str], bool], timeout_s: float = 15
+) -> list[str]:
+    """Returns the lines up to and including the first one `wanted(line)` accepts."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+        if line is None:
+            break
+        seen.append(line)
+        if wanted(line):
+            return seen
+    raise AssertionError(f"not seen; the client wrote: {seen}")
+
+
+def drain(lines: queue.Queue[str | None]) -> list[str]:
+    """The remaining lines until the pipe closes."""
+    rest: list[str] = []
+    while (line := lines.get(timeout=15)) is not None:
+        rest.append(line)
+    return rest

@@ -1,0 +1,58 @@
+"""App fixtures: the real app (lifespan, SQLite file, tools) on a real uvicorn loopback server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+
+from api.app import create_app
+from api.settings import Settings
+from tests.support.live_server import serve
+
+FIXED_NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # Tuesday 10:00 in New York
+
+
+def fixed_clock() -> datetime:
+    return FIXED_NOW
+
+
+def isolated_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings of an isolated service: its own database file, no .env, the offline model."""
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{tmp_path / 'lex.sqlite'}",
+        "model_provider": "offline",
+        "groq_api_key": None,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+ServerFactory = Callable[..., AbstractContextManager[str]]
+
+
+@pytest.fixture
+def lex_server(tmp_path: Path) -> ServerFactory:
+    """Starts a Lex server: a context manager of its base URL, given a model and settings."""
+
+    def start(
+        chat_model: BaseChatModel | None = None, **overrides: Any
+    ) -> AbstractContextManager[str]:
+        app = create_app(
+            isolated_settings(tmp_path, **overrides), chat_model=chat_model, clock=fixed_clock
+        )
+        return serve(app)
+
+    return start
+
+
+@pytest.fixture
+def lex_url(lex_server: ServerFactory) -> Iterator[str]:
+    """A running Lex server on the offline model."""
+    with lex_server() as base_url:
+        yield base_url

@@ -1,0 +1,1 @@
+"""The dealership domain behind the tools: directory, opening hours, weather, bookings."""
