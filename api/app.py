@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -26,9 +26,10 @@ from api.settings import Settings
 from api.turns.executor import ModelHealth, TurnExecutor
 from api.turns.failures import FALLBACK_ON, is_tool_use_failed
 from api.turns.manager import TurnManager
-from checkpoints.appointments import open_appointment_book
-from checkpoints.saver import open_checkpointer, sqlite_path
-from checkpoints.sessions import open_session_registry
+from checkpoints.postgres.pool import is_postgres_url
+from checkpoints.postgres.storage import open_postgres_storage
+from checkpoints.saver import sqlite_path
+from checkpoints.storage import Storage, open_sqlite_storage
 from tools import ToolServices, build_tools
 from tools.domain.directory import directory_prompt_lines
 from tools.domain.weather import OpenMeteoWeather, SimulatedWeather, WeatherProvider
@@ -52,6 +53,16 @@ def make_weather(settings: Settings) -> WeatherProvider:
     return simulated
 
 
+def open_storage(settings: Settings) -> AbstractAsyncContextManager[Storage]:
+    """Returns the storage `DATABASE_URL` names: Postgres, or a SQLite file (the default).
+
+    The session list keeps wall-clock times whatever clock the prompt and tools are given.
+    """
+    if is_postgres_url(settings.database_url):
+        return open_postgres_storage(settings.database_url, pool_size=settings.database_pool_size)
+    return open_sqlite_storage(sqlite_path(settings.database_url))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -73,18 +84,17 @@ def create_app(
         choice = choose_chat_model(settings)
         if chat_model is not None:
             choice = ChatModelChoice(chat_model, "custom", type(chat_model).__name__)
-        database = sqlite_path(settings.database_url)
         async with AsyncExitStack() as stack:
-            checkpointer = await stack.enter_async_context(open_checkpointer(database))
-            appointments = await stack.enter_async_context(open_appointment_book(database))
-            registry = await stack.enter_async_context(open_session_registry(database))
+            storage = await stack.enter_async_context(open_storage(settings))
             tools = build_tools(
-                ToolServices(appointments=appointments, weather=make_weather(settings), clock=clock)
+                ToolServices(
+                    appointments=storage.appointments, weather=make_weather(settings), clock=clock
+                )
             )
             graph = compile_graph(
                 choice.model,
                 tools,
-                checkpointer=checkpointer,
+                checkpointer=storage.checkpointer,
                 clock=clock,
                 prompt_facts=directory_prompt_lines(),
                 fallback_models=choice.fallbacks,
@@ -107,10 +117,10 @@ def create_app(
             )
             turns = TurnManager(on_busy=settings.on_busy)
             app.state.lex = LexServices(
-                settings, graph, checkpointer, choice, turns, executor, health, registry
+                settings, graph, storage.checkpointer, choice, turns, executor, health, storage
             )
             logger.info(
-                "Lex ready: model=%s/%s db=%s", choice.provider, choice.model_name, database
+                "Lex ready: model=%s/%s db=%s", choice.provider, choice.model_name, storage.engine
             )
             try:
                 yield

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from api.chat_models import ChatModelChoice
 from api.settings import Settings
 from api.turns.executor import ModelHealth, TurnExecutor
 from api.turns.manager import TurnManager
-from checkpoints.sessions import SqliteSessionRegistry
+from checkpoints.sessions import SessionRegistry
+from checkpoints.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,14 @@ class LexServices:
 
     settings: Settings
     graph: CompiledStateGraph[Any, Any, Any, Any]
-    checkpointer: AsyncSqliteSaver
+    checkpointer: BaseCheckpointSaver[Any]
     chat_model: ChatModelChoice
     turns: TurnManager
     executor: TurnExecutor
     model_health: ModelHealth
-    sessions: SqliteSessionRegistry
+    storage: Storage
+
+    @property
+    def sessions(self) -> SessionRegistry:
+        """The session list."""
+        return self.storage.sessions

@@ -70,7 +70,11 @@ class Settings(BaseSettings):
         default=0.0, ge=0, description="Pause between offline-model tokens (demos)."
     )
     database_url: str = Field(
-        default="sqlite:///data/lex.sqlite", description="sqlite:///relative or sqlite:////abs."
+        default="sqlite:///data/lex.sqlite",
+        description="sqlite:///relative, sqlite:////abs, or postgresql://user@host/db.",
+    )
+    database_pool_size: int = Field(
+        default=10, ge=1, description="Most Postgres connections one process holds."
     )
     cors_origins: str = Field(default="*", description="Comma-separated allowed origins, or *.")
     timezone: str = Field(

@@ -2,7 +2,8 @@
 
 A partial unique index admits one confirmed booking per dealership, date and time, so SQLite
 itself settles a race for a slot: of concurrent bookings exactly one insert succeeds. The book uses
-its own autocommit connection, in WAL mode with a busy timeout, to live beside LangGraph's saver.
+its own autocommit connection (`checkpoints.connection`) to live beside LangGraph's saver. The
+columns and rows are shared with the Postgres book (`checkpoints.postgres.appointments`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Final
 
 import aiosqlite
 
+from checkpoints.connection import open_sqlite
 from tools.domain.appointment_book import (
     CANCELLED,
     CONFIRMED,
@@ -28,8 +30,8 @@ from tools.domain.appointment_book import (
 
 logger = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS: Final = 5000
-_ID_ATTEMPTS: Final = 5
+ID_ATTEMPTS: Final = 5
+"""Confirmation ids drawn before giving up: a random id colliding even twice is unheard of."""
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS appointments (
@@ -48,10 +50,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS appointments_one_confirmed_per_slot
 CREATE INDEX IF NOT EXISTS appointments_by_user ON appointments (user_id, date, time);
 """
 
-_COLUMNS: Final = "confirmation_id, user_id, dealership_id, date, time, model, status, created_at"
+COLUMNS: Final = "confirmation_id, user_id, dealership_id, date, time, model, status, created_at"
 
 
-def _appointment(row: Iterable[Any]) -> Appointment:
+def appointment_from_row(row: Iterable[Any]) -> Appointment:
+    """Returns the appointment a row of `COLUMNS` holds."""
     confirmation_id, user_id, dealership_id, day, time, model, status, created_at = row
     state: AppointmentStatus = CANCELLED if status == CANCELLED else CONFIRMED
     return Appointment(
@@ -79,11 +82,7 @@ class SqliteAppointmentBook:
         self._db = connection
 
     async def setup(self) -> None:
-        """Switch to WAL with a busy timeout and create the table and indexes if missing."""
-        await self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        async with self._db.execute("PRAGMA journal_mode = WAL") as cursor:
-            mode = await cursor.fetchone()
-        logger.debug("appointment book journal mode: %s", mode[0] if mode else None)
+        """Create the table and indexes if missing."""
         await self._db.executescript(SCHEMA)
 
     async def book(
@@ -95,7 +94,7 @@ class SqliteAppointmentBook:
             SlotTakenError: When the slot already holds a confirmed booking.
         """
         created_at = datetime.now(UTC)
-        for _ in range(_ID_ATTEMPTS):
+        for _ in range(ID_ATTEMPTS):
             appointment = Appointment(
                 confirmation_id=new_confirmation_id(),
                 user_id=user_id,
@@ -108,7 +107,7 @@ class SqliteAppointmentBook:
             )
             try:
                 await self._db.execute(
-                    f"INSERT INTO appointments ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO appointments ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         appointment.confirmation_id,
                         user_id,
@@ -133,21 +132,21 @@ class SqliteAppointmentBook:
     async def get(self, user_id: str, confirmation_id: str) -> Appointment | None:
         """Return the user's booking; see `tools.domain.appointment_book.AppointmentBook.get`."""
         async with self._db.execute(
-            f"SELECT {_COLUMNS} FROM appointments WHERE confirmation_id = ? AND user_id = ?",
+            f"SELECT {COLUMNS} FROM appointments WHERE confirmation_id = ? AND user_id = ?",
             (confirmation_id, user_id),
         ) as cursor:
             row = await cursor.fetchone()
-        return _appointment(row) if row else None
+        return appointment_from_row(row) if row else None
 
     async def list_for_user(self, user_id: str) -> list[Appointment]:
         """Return the user's bookings by date and time, confirmed and cancelled."""
         async with self._db.execute(
-            f"SELECT {_COLUMNS} FROM appointments WHERE user_id = ? "
+            f"SELECT {COLUMNS} FROM appointments WHERE user_id = ? "
             "ORDER BY date, time, confirmation_id",
             (user_id,),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [_appointment(row) for row in rows]
+        return [appointment_from_row(row) for row in rows]
 
     async def cancel(self, user_id: str, confirmation_id: str) -> Appointment | None:
         """Cancel the user's booking; see `tools.domain.appointment_book.AppointmentBook.cancel`."""
@@ -186,10 +185,8 @@ async def open_appointment_book(db_path: str | Path) -> AsyncIterator[SqliteAppo
     Yields:
         The ready appointment book.
     """
-    path = Path(db_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(path, isolation_level=None) as connection:
+    async with open_sqlite(db_path, autocommit=True) as connection:
         book = SqliteAppointmentBook(connection)
         await book.setup()
-        logger.info("appointment book open on %s", path)
+        logger.info("appointment book open on %s", db_path)
         yield book

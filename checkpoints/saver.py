@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiosqlite
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from checkpoints.connection import open_sqlite
 from checkpoints.serde import MemoizingSerializer
 
 logger = logging.getLogger(__name__)
@@ -59,13 +59,9 @@ async def open_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
 
     The connection is closed when the block exits, also on error.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(str(path)) as connection:
+    async with open_sqlite(path, autocommit=False) as connection:
         saver = AsyncSqliteSaver(connection, serde=MemoizingSerializer())
         await saver.setup()
-        # Readers and the single writer do not block each other in WAL mode, and a writer waits
-        # for a lock instead of failing at once.
-        await saver.conn.execute("PRAGMA busy_timeout = 5000")
         await saver.conn.execute("PRAGMA synchronous = NORMAL")
         logger.info("checkpointer open on %s", path)
         yield saver

@@ -7,12 +7,15 @@ session. The blobs never change once written, so this serializer builds each one
 the same message objects out again; only blobs holding messages are kept, in a bounded LRU, and
 everything else (checkpoints, metadata) is decoded afresh every time, exactly as before.
 
+The Postgres saver decodes in worker threads (`asyncio.to_thread`), so the LRU is guarded by a lock.
+
 Messages read back are shared between reads, so they must not be changed in place; nothing in
 LangGraph or Lex does (reducers and repairs build new lists and new messages).
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -39,6 +42,7 @@ class MemoizingSerializer(JsonPlusSerializer):
         super().__init__(**options)
         self.max_entries = max_entries
         self._messages: OrderedDict[_Key, BaseMessage | tuple[BaseMessage, ...]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         """Decodes a stored value; a message (or list of messages) seen before comes from memory."""
@@ -46,9 +50,11 @@ class MemoizingSerializer(JsonPlusSerializer):
         if type_ != "msgpack":
             return super().loads_typed(data)
         key = (type_, bytes(blob))
-        kept = self._messages.get(key)
+        with self._lock:
+            kept = self._messages.get(key)
+            if kept is not None:
+                self._messages.move_to_end(key)
         if kept is not None:
-            self._messages.move_to_end(key)
             return list(kept) if isinstance(kept, tuple) else kept
         value = super().loads_typed(data)
         if isinstance(value, BaseMessage):
@@ -58,9 +64,10 @@ class MemoizingSerializer(JsonPlusSerializer):
         return value
 
     def _remember(self, key: _Key, value: BaseMessage | tuple[BaseMessage, ...]) -> None:
-        self._messages[key] = value
-        if len(self._messages) > self.max_entries:
-            self._messages.popitem(last=False)
+        with self._lock:
+            self._messages[key] = value
+            if len(self._messages) > self.max_entries:
+                self._messages.popitem(last=False)
 
     @property
     def cached(self) -> int:

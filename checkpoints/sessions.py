@@ -16,8 +16,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import aiosqlite
+
+from checkpoints.connection import open_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +137,8 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     return value[0], value[1]
 
 
-def _record(row: aiosqlite.Row | tuple[object, ...]) -> SessionRecord:
+def record_from_row(row: aiosqlite.Row | tuple[object, ...]) -> SessionRecord:
+    """Returns the entry a row of `COLUMNS` holds."""
     session_id, thread_id, title, created_at, updated_at, turn_count = tuple(row)
     return SessionRecord(
         session_id=str(session_id),
@@ -147,6 +151,33 @@ def _record(row: aiosqlite.Row | tuple[object, ...]) -> SessionRecord:
 
 
 COLUMNS = "session_id, thread_id, title, created_at, updated_at, turn_count"
+
+
+class SessionRegistry(Protocol):
+    """The session list, in SQLite (`SqliteSessionRegistry`) or Postgres."""
+
+    async def record_turn(self, session_id: str, thread_id: str, user_text: str) -> SessionRecord:
+        """Notes that a turn starts: creates the entry on the first turn, then bumps it."""
+        ...
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        """Returns the entry of a session, or None if it was never recorded."""
+        ...
+
+    async def list_page(self, limit: int, cursor: str | None = None) -> SessionPage:
+        """Returns up to `limit` sessions, most recently updated first."""
+        ...
+
+    async def delete(self, session_id: str) -> bool:
+        """Removes a session's entry; returns whether there was one."""
+        ...
+
+
+def page_of(records: list[SessionRecord], limit: int) -> SessionPage:
+    """Returns the page of `limit` entries out of `limit + 1` read, with the cursor to go on."""
+    page = records[:limit]
+    next_cursor = encode_cursor(page[-1]) if len(records) > limit else None
+    return SessionPage(sessions=page, next_cursor=next_cursor)
 
 
 class SqliteSessionRegistry:
@@ -163,7 +194,6 @@ class SqliteSessionRegistry:
 
     async def setup(self) -> None:
         """Creates the table and its index if missing."""
-        await self._db.execute("PRAGMA busy_timeout = 5000")
         await self._db.executescript(SCHEMA)
 
     async def record_turn(self, session_id: str, thread_id: str, user_text: str) -> SessionRecord:
@@ -195,7 +225,7 @@ class SqliteSessionRegistry:
             f"SELECT {COLUMNS} FROM sessions WHERE session_id = ?", (session_id,)
         ) as cursor:
             row = await cursor.fetchone()
-        return _record(row) if row is not None else None
+        return record_from_row(row) if row is not None else None
 
     async def list_page(self, limit: int, cursor: str | None = None) -> SessionPage:
         """Returns up to `limit` sessions, most recently updated first.
@@ -220,10 +250,8 @@ class SqliteSessionRegistry:
             )
             params = (updated_at, session_id, limit + 1)
         async with self._db.execute(f"{query} LIMIT ?", params) as rows:
-            records = [_record(row) for row in await rows.fetchall()]
-        page = records[:limit]
-        next_cursor = encode_cursor(page[-1]) if len(records) > limit else None
-        return SessionPage(sessions=page, next_cursor=next_cursor)
+            records = [record_from_row(row) for row in await rows.fetchall()]
+        return page_of(records, limit)
 
     async def delete(self, session_id: str) -> bool:
         """Removes a session's entry; returns whether there was one."""
@@ -234,7 +262,7 @@ class SqliteSessionRegistry:
 
 
 async def record_turn(
-    registry: SqliteSessionRegistry, session_id: str, thread_id: str, first_user_text: str
+    registry: SessionRegistry, session_id: str, thread_id: str, first_user_text: str
 ) -> SessionRecord:
     """Notes the start of a turn in the registry; see `SqliteSessionRegistry.record_turn`."""
     return await registry.record_turn(session_id, thread_id, first_user_text)
@@ -256,10 +284,8 @@ async def open_session_registry(
     Yields:
         The ready registry.
     """
-    path = Path(db_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(path, isolation_level=None) as connection:
+    async with open_sqlite(db_path, autocommit=True) as connection:
         registry = SqliteSessionRegistry(connection, clock)
         await registry.setup()
-        logger.info("session registry open on %s", path)
+        logger.info("session registry open on %s", db_path)
         yield registry

@@ -28,8 +28,7 @@ async def health(services: ServicesDep) -> JSONResponse:
         error=services.model_health.operator_error,
     )
     try:
-        async with services.checkpointer.conn.execute("SELECT 1") as cursor:
-            await cursor.fetchone()
+        await services.storage.ping()
         database = "ok"
     except Exception as exc:
         logger.warning("database health check failed: %s", exc)

@@ -1,4 +1,4 @@
-"""The SQLite appointment book: atomic slots, persistence, and life beside the checkpoint tables."""
+"""The appointment books: atomic slots, persistence, privacy, on SQLite and on Postgres alike."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import ToolException
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 import checkpoints.appointments as appointments_module
+import checkpoints.postgres.appointments as postgres_appointments_module
 from checkpoints.appointments import open_appointment_book
+from tests.support.storage import on_every_engine, open_database
 from tools import SlotTakenError, ToolServices, build_tools
 from tools.names import SCHEDULE_APPOINTMENT
 
@@ -27,10 +30,12 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "lex.sqlite"
 
 
+@on_every_engine
 async def test_twenty_concurrent_bookings_of_one_slot_give_exactly_one_confirmation(
-    db_path: Path,
+    database_url: str,
 ) -> None:
-    async with open_appointment_book(db_path) as book:
+    async with open_database(database_url) as storage:
+        book = storage.appointments
         tools = build_tools(ToolServices(appointments=book, clock=lambda: FIXED_NOW))
         schedule = next(t for t in tools if t.name == SCHEDULE_APPOINTMENT)
         calls = [
@@ -52,6 +57,7 @@ async def test_twenty_concurrent_bookings_of_one_slot_give_exactly_one_confirmat
         ]
 
         outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        booked = [a for n in range(20) for a in await book.list_for_user(f"customer-{n}")]
 
     confirmed = [o for o in outcomes if isinstance(o, ToolMessage)]
     refused = [o for o in outcomes if isinstance(o, ToolException)]
@@ -59,14 +65,13 @@ async def test_twenty_concurrent_bookings_of_one_slot_give_exactly_one_confirmat
     assert len(refused) == 19
     assert all(str(r).startswith("That slot was just taken") for r in refused)
     assert all("Nothing was booked." in str(r) and "10:00," not in str(r) for r in refused)
-    with sqlite3.connect(db_path) as raw:
-        rows = raw.execute("SELECT user_id, status FROM appointments").fetchall()
-    assert len(rows) == 1
-    assert rows[0][1] == "confirmed"
+    assert [a.status for a in booked] == ["confirmed"]
 
 
-async def test_two_connections_racing_for_a_slot_cannot_both_win(db_path: Path) -> None:
-    async with open_appointment_book(db_path) as first, open_appointment_book(db_path) as second:
+@on_every_engine
+async def test_two_connections_racing_for_a_slot_cannot_both_win(database_url: str) -> None:
+    async with open_database(database_url) as one, open_database(database_url) as other:
+        first, second = one.appointments, other.appointments
         attempts = [
             (first if n % 2 else second).book(
                 user_id=f"customer-{n}",
@@ -84,8 +89,10 @@ async def test_two_connections_racing_for_a_slot_cannot_both_win(db_path: Path) 
         assert await second.booked_times("chicago", THURSDAY) == {"13:00"}
 
 
-async def test_bookings_survive_closing_and_reopening_the_file(db_path: Path) -> None:
-    async with open_appointment_book(db_path) as book:
+@on_every_engine
+async def test_bookings_survive_closing_and_reopening_the_database(database_url: str) -> None:
+    async with open_database(database_url) as storage:
+        book = storage.appointments
         kept = await book.book(
             user_id="alice", dealership_id="miami", day=THURSDAY, time="10:00", model="SuperCar GT"
         )
@@ -94,7 +101,8 @@ async def test_bookings_survive_closing_and_reopening_the_file(db_path: Path) ->
         )
         await book.cancel("alice", dropped.confirmation_id)
 
-    async with open_appointment_book(db_path) as reopened:
+    async with open_database(database_url) as storage:
+        reopened = storage.appointments
         listed = await reopened.list_for_user("alice")
         booked = await reopened.booked_times("miami", THURSDAY)
 
@@ -106,8 +114,10 @@ async def test_bookings_survive_closing_and_reopening_the_file(db_path: Path) ->
     assert booked == {"10:00"}
 
 
-async def test_cancelling_frees_the_slot_for_someone_else(db_path: Path) -> None:
-    async with open_appointment_book(db_path) as book:
+@on_every_engine
+async def test_cancelling_frees_the_slot_for_someone_else(database_url: str) -> None:
+    async with open_database(database_url) as storage:
+        book = storage.appointments
         first = await book.book(
             user_id="alice", dealership_id="miami", day=THURSDAY, time="10:00", model="SuperCar GT"
         )
@@ -132,8 +142,10 @@ async def test_cancelling_frees_the_slot_for_someone_else(db_path: Path) -> None
     assert second.confirmation_id != first.confirmation_id
 
 
-async def test_others_bookings_are_invisible(db_path: Path) -> None:
-    async with open_appointment_book(db_path) as book:
+@on_every_engine
+async def test_others_bookings_are_invisible(database_url: str) -> None:
+    async with open_database(database_url) as storage:
+        book = storage.appointments
         alices = await book.book(
             user_id="alice", dealership_id="dallas", day=THURSDAY, time="09:00", model="SuperCar GT"
         )
@@ -160,13 +172,33 @@ async def test_the_database_itself_refuses_a_second_confirmed_booking(db_path: P
             raw.execute(insert, ("SC-BBBBBB", "confirmed"))
 
 
+async def test_postgres_itself_refuses_a_second_confirmed_booking(postgres_url: str) -> None:
+    async with open_database(postgres_url) as storage:
+        await storage.appointments.book(
+            user_id="alice", dealership_id="miami", day=THURSDAY, time="10:00", model="SuperCar GT"
+        )
+
+    insert = (
+        "INSERT INTO appointments (confirmation_id, user_id, dealership_id, date, time, model, "
+        "status, created_at) VALUES (%s, 'bob', 'miami', '2026-11-26', '10:00', 'SuperCar GT', "
+        "%s, '2026-11-24T19:05:00+00:00')"
+    )
+    with psycopg.connect(postgres_url, autocommit=True) as raw:
+        raw.execute(insert, ("SC-AAAAAA", "cancelled"))  # cancelled rows do not hold the slot
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            raw.execute(insert, ("SC-BBBBBB", "confirmed"))
+
+
+@on_every_engine
 async def test_a_colliding_confirmation_id_is_drawn_again(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     drawn: Iterator[str] = iter(["SC-AAAAAA", "SC-AAAAAA", "SC-BBBBBB"])
-    monkeypatch.setattr(appointments_module, "new_confirmation_id", lambda: next(drawn))
+    for module in (appointments_module, postgres_appointments_module):
+        monkeypatch.setattr(module, "new_confirmation_id", lambda: next(drawn))
 
-    async with open_appointment_book(db_path) as book:
+    async with open_database(database_url) as storage:
+        book = storage.appointments
         first = await book.book(
             user_id="alice", dealership_id="miami", day=THURSDAY, time="10:00", model="SuperCar GT"
         )

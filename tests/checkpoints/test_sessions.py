@@ -1,4 +1,7 @@
-"""The session registry: entries per session, titles, newest-first pages, deletion, persistence."""
+"""The session registry: entries per session, titles, newest-first pages, deletion, persistence.
+
+Every registry test runs on SQLite and on Postgres.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +16,12 @@ from checkpoints.saver import open_checkpointer, thread_id_for
 from checkpoints.sessions import (
     TITLE_MAX_CHARS,
     InvalidCursorError,
-    SqliteSessionRegistry,
+    SessionRegistry,
     open_session_registry,
     record_turn,
     shorten_title,
 )
+from tests.support.storage import on_every_engine, open_database
 
 START = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
@@ -33,12 +37,14 @@ def ticking_clock(step: timedelta = timedelta(seconds=1)) -> Callable[[], dateti
     return clock
 
 
-async def record(registry: SqliteSessionRegistry, session_id: str, text: str = "hi") -> None:
+async def record(registry: SessionRegistry, session_id: str, text: str = "hi") -> None:
     await record_turn(registry, session_id, thread_id_for(session_id), text)
 
 
-async def test_first_turn_creates_the_entry_and_later_turns_bump_it(tmp_path: Path) -> None:
-    async with open_session_registry(tmp_path / "lex.sqlite", ticking_clock()) as registry:
+@on_every_engine
+async def test_first_turn_creates_the_entry_and_later_turns_bump_it(database_url: str) -> None:
+    async with open_database(database_url, ticking_clock()) as storage:
+        registry = storage.sessions
         first = await registry.record_turn("s-1", thread_id_for("s-1"), "What's the weather?")
         second = await registry.record_turn("s-1", thread_id_for("s-1"), "And tomorrow?")
 
@@ -50,10 +56,12 @@ async def test_first_turn_creates_the_entry_and_later_turns_bump_it(tmp_path: Pa
     assert second.created_at == "2026-11-24T15:00:01.000000+00:00"
 
 
+@on_every_engine
 async def test_unknown_session_is_none_and_delete_removes_only_that_session(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    async with open_session_registry(tmp_path / "lex.sqlite") as registry:
+    async with open_database(database_url) as storage:
+        registry = storage.sessions
         await record(registry, "keep")
         await record(registry, "drop")
         assert await registry.get("nobody") is None
@@ -75,10 +83,12 @@ def test_titles_are_one_line_and_cut_at_a_word_boundary() -> None:
     assert shorten_title("x" * 200) == "x" * (TITLE_MAX_CHARS - 1) + "…"
 
 
+@on_every_engine
 async def test_pages_are_newest_first_and_the_cursor_walks_every_session_once(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    async with open_session_registry(tmp_path / "lex.sqlite", ticking_clock()) as registry:
+    async with open_database(database_url, ticking_clock()) as storage:
+        registry = storage.sessions
         for n in range(7):
             await record(registry, f"s-{n}")
         await record(registry, "s-2")  # the most recent activity comes first
@@ -98,10 +108,10 @@ async def test_pages_are_newest_first_and_the_cursor_walks_every_session_once(
     assert pages == 3
 
 
-async def test_sessions_updated_in_the_same_instant_are_all_listed(tmp_path: Path) -> None:
-    async with open_session_registry(
-        tmp_path / "lex.sqlite", ticking_clock(timedelta(0))
-    ) as registry:
+@on_every_engine
+async def test_sessions_updated_in_the_same_instant_are_all_listed(database_url: str) -> None:
+    async with open_database(database_url, ticking_clock(timedelta(0))) as storage:
+        registry = storage.sessions
         for n in range(5):
             await record(registry, f"s-{n}")
         first = await registry.list_page(2)
@@ -114,11 +124,13 @@ async def test_sessions_updated_in_the_same_instant_are_all_listed(tmp_path: Pat
     assert third.next_cursor is None
 
 
+@on_every_engine
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "e30", "WyJhIiwxXQ"])
 async def test_a_cursor_the_registry_did_not_hand_out_is_refused(
-    tmp_path: Path, cursor: str
+    database_url: str, cursor: str
 ) -> None:
-    async with open_session_registry(tmp_path / "lex.sqlite") as registry:
+    async with open_database(database_url) as storage:
+        registry = storage.sessions
         with pytest.raises(InvalidCursorError):
             await registry.list_page(5, cursor)
 
@@ -133,3 +145,14 @@ async def test_entries_survive_a_restart_beside_the_checkpoint_tables(tmp_path: 
     with sqlite3.connect(path) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"sessions", "checkpoints", "writes"} <= tables
+
+
+@on_every_engine
+async def test_entries_and_checkpoints_survive_reopening_the_database(database_url: str) -> None:
+    config = {"configurable": {"thread_id": thread_id_for("s-1"), "checkpoint_ns": ""}}
+    async with open_database(database_url) as storage:
+        await record(storage.sessions, "s-1", "hello there")
+        assert await storage.checkpointer.aget_tuple(config) is None  # tables exist, thread empty
+    async with open_database(database_url) as storage:
+        entry = await storage.sessions.get("s-1")
+    assert entry is not None and entry.title == "hello there" and entry.turn_count == 1

@@ -37,15 +37,17 @@ ServerFactory = Callable[..., AbstractContextManager[str]]
 
 
 @pytest.fixture
-def lex_server(tmp_path: Path) -> ServerFactory:
-    """Starts a Lex server: a context manager of its base URL, given a model and settings."""
+def lex_server(tmp_path: Path, database_url: str) -> ServerFactory:
+    """Starts a Lex server: a context manager of its base URL, given a model and settings.
+
+    Its database is `database_url` (a SQLite file in `tmp_path` unless the test asks for Postgres).
+    """
 
     def start(
         chat_model: BaseChatModel | None = None, **overrides: Any
     ) -> AbstractContextManager[str]:
-        app = create_app(
-            isolated_settings(tmp_path, **overrides), chat_model=chat_model, clock=fixed_clock
-        )
+        settings = isolated_settings(tmp_path, **{"database_url": database_url, **overrides})
+        app = create_app(settings, chat_model=chat_model, clock=fixed_clock)
         return serve(app)
 
     return start

@@ -9,6 +9,7 @@ import pytest
 from langchain_core.tools import BaseTool
 
 from checkpoints.appointments import open_appointment_book
+from tests.support.storage import open_database
 from tests.tools.support import FakeClock
 from tools import AppointmentBook, InMemoryAppointmentBook, SimulatedWeather, ToolServices
 from tools import build_tools as build
@@ -19,11 +20,15 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def book(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AppointmentBook]:
-    """Every booking test runs against both books: they must behave the same."""
+    """Every booking test runs against every book: they must behave the same."""
     if request.param == "memory":
         yield InMemoryAppointmentBook()
+        return
+    if request.param == "postgres":
+        async with open_database(request.getfixturevalue("postgres_url")) as storage:
+            yield storage.appointments
         return
     async with open_appointment_book(tmp_path / "lex.sqlite") as sqlite_book:
         yield sqlite_book

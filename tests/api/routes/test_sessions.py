@@ -14,7 +14,7 @@ import httpx
 import pytest
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
 import api.routes.sessions as sessions_routes
@@ -30,10 +30,11 @@ from api.sessions.history import (
     snapshot_messages,
     thread_config,
 )
-from checkpoints.saver import open_checkpointer, thread_id_for
+from checkpoints.saver import thread_id_for
 from tests.support.app_server import ServerFactory
 from tests.support.scripted_model import ScriptedChatModel, calls, text
 from tests.support.sse import SseEvent, parse_like_frontend, parse_sse
+from tests.support.storage import checkpoint_count, on_every_engine, open_database
 from tools import InMemoryAppointmentBook, ToolServices, build_tools
 
 HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
@@ -110,6 +111,7 @@ def split_replay(events: list[SseEvent]) -> list[tuple[dict[str, Any], list[SseE
     return turns
 
 
+@on_every_engine
 def test_replay_yields_the_events_of_the_original_turns(lex_server: ServerFactory) -> None:
     with lex_server(chat_model=scripted_model()) as base_url:
         originals = scripted_session(base_url, "s-replay")
@@ -155,6 +157,7 @@ def test_text_replay_reads_like_the_original_stream_to_the_frontend(lex_url: str
     assert view(replay) == expected
 
 
+@on_every_engine
 def test_transcript_has_messages_tool_calls_results_and_times(lex_server: ServerFactory) -> None:
     with lex_server(chat_model=scripted_model()) as base_url:
         scripted_session(base_url, "s-transcript")
@@ -181,6 +184,7 @@ def test_transcript_has_messages_tool_calls_results_and_times(lex_server: Server
     assert all(times) and times == sorted(times)
 
 
+@on_every_engine
 def test_sessions_list_newest_first_with_a_cursor(lex_url: str) -> None:
     for n in range(3):
         post_query(lex_url, f"Hello number {n}", f"s-list-{n}")
@@ -200,6 +204,7 @@ def test_sessions_list_newest_first_with_a_cursor(lex_url: str) -> None:
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
 
 
+@on_every_engine
 def test_checkpoints_are_listed_oldest_first_with_fork_points(lex_server: ServerFactory) -> None:
     with lex_server(chat_model=scripted_model()) as base_url:
         scripted_session(base_url, "s-checkpoints")
@@ -221,8 +226,9 @@ def test_checkpoints_are_listed_oldest_first_with_fork_points(lex_server: Server
     assert any(c["next"] == ["tools"] for c in checkpoints)
 
 
+@on_every_engine
 def test_delete_removes_history_and_entry_then_404(
-    lex_server: ServerFactory, tmp_path: Path
+    lex_server: ServerFactory, database_url: str
 ) -> None:
     with lex_server() as base_url:
         post_query(base_url, "What's the weather in Miami?", "s-delete")
@@ -242,11 +248,8 @@ def test_delete_removes_history_and_entry_then_404(
     assert again.status_code == 404
     assert [s["session_id"] for s in listed["sessions"]] == ["s-other"]
     assert other.status_code == 200 and len(other.json()["messages"]) == 2
-    with sqlite3.connect(tmp_path / "lex.sqlite") as db:
-        rows = db.execute(
-            "SELECT COUNT(*) FROM checkpoints WHERE thread_id = ?", (thread_id_for("s-delete"),)
-        ).fetchone()
-    assert rows == (0,)
+    assert checkpoint_count(database_url, thread_id_for("s-other")) > 0
+    assert checkpoint_count(database_url, thread_id_for("s-delete")) == 0
 
 
 @pytest.mark.parametrize(
@@ -278,9 +281,9 @@ def test_replay_paces_its_events_when_asked(lex_server: ServerFactory) -> None:
 
 
 @pytest.fixture
-async def saver(tmp_path: Path) -> AsyncIterator[AsyncSqliteSaver]:
-    async with open_checkpointer(tmp_path / "lex.sqlite") as opened:
-        yield opened
+async def saver(database_url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    async with open_database(database_url) as storage:
+        yield storage.checkpointer
 
 
 async def ask(
@@ -290,8 +293,9 @@ async def ask(
     return [message.text for message in state["messages"]]
 
 
+@on_every_engine
 async def test_a_fork_continues_differently_and_the_original_branch_stays(
-    saver: AsyncSqliteSaver,
+    saver: BaseCheckpointSaver[Any],
 ) -> None:
     model = ScriptedChatModel(
         script=[text("Hi! Fancy a test drive?"), text("The GT it is."), text("The Volt it is.")]
@@ -331,7 +335,8 @@ async def test_a_fork_continues_differently_and_the_original_branch_stays(
     assert checkpoint_id_of(before[0].config) not in {checkpoint_id_of(s.config) for s in branch}
 
 
-async def test_fork_points_are_checked(saver: AsyncSqliteSaver) -> None:
+@on_every_engine
+async def test_fork_points_are_checked(saver: BaseCheckpointSaver[Any]) -> None:
     model = ScriptedChatModel(
         script=[calls(("get_weather", {"city": "Miami"})), text("Sunny!"), text("Hello")]
     )
@@ -379,6 +384,7 @@ def test_a_session_saved_before_the_registry_still_opens_by_id(
     assert deleted.status_code == 200 and gone.status_code == 404
 
 
+@on_every_engine
 def test_post_query_with_checkpoint_id_forks_the_session(lex_server: ServerFactory) -> None:
     model = ScriptedChatModel(script=[text("Hello Ada."), text("Blue it is."), text("Red it is.")])
     with lex_server(chat_model=model) as base_url:

@@ -1,0 +1,106 @@
+"""The Postgres session registry: the same `sessions` table, entries and cursors as in SQLite.
+
+Ids and times compare byte by byte (`COLLATE "C"`), as in SQLite, so pages and cursors agree.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from psycopg.rows import tuple_row
+
+from checkpoints.postgres.pool import Pool
+from checkpoints.sessions import (
+    COLUMNS,
+    Clock,
+    SessionPage,
+    SessionRecord,
+    decode_cursor,
+    format_timestamp,
+    page_of,
+    record_from_row,
+    shorten_title,
+    utc_now,
+)
+
+SCHEMA: Final = (
+    """
+    CREATE TABLE IF NOT EXISTS sessions (
+        session_id TEXT COLLATE "C" PRIMARY KEY,
+        thread_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT COLLATE "C" NOT NULL,
+        turn_count INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS sessions_by_update ON sessions (updated_at DESC, session_id DESC)",
+)
+"""The tables and indexes, one statement each (a pooled connection runs one at a time)."""
+
+
+class PostgresSessionRegistry:
+    """The `sessions` table in Postgres; a `checkpoints.sessions.SessionRegistry`.
+
+    Args:
+        pool: The process's connection pool (autocommit).
+        clock: Source of the created/updated times.
+    """
+
+    def __init__(self, pool: Pool, clock: Clock = utc_now) -> None:
+        self._pool = pool
+        self._clock = clock
+
+    async def record_turn(self, session_id: str, thread_id: str, user_text: str) -> SessionRecord:
+        """Notes that a turn starts; see `SqliteSessionRegistry.record_turn`."""
+        now = format_timestamp(self._clock())
+        async with self._pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            await cur.execute(
+                f"INSERT INTO sessions ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, 1) "
+                "ON CONFLICT (session_id) DO UPDATE SET "
+                "updated_at = excluded.updated_at, turn_count = sessions.turn_count + 1 "
+                f"RETURNING {COLUMNS}",
+                (session_id, thread_id, shorten_title(user_text), now, now),
+            )
+            row = await cur.fetchone()
+        if row is None:  # pragma: no cover - RETURNING always gives the row
+            raise RuntimeError(f"session {session_id!r} vanished while being recorded")
+        return record_from_row(row)
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        """Returns the entry of a session, or None if it was never recorded."""
+        async with self._pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            await cur.execute(
+                f"SELECT {COLUMNS} FROM sessions WHERE session_id = %s", (session_id,)
+            )
+            row = await cur.fetchone()
+        return record_from_row(row) if row is not None else None
+
+    async def list_page(self, limit: int, cursor: str | None = None) -> SessionPage:
+        """Returns up to `limit` sessions, most recently updated first.
+
+        Raises:
+            InvalidCursorError: for a cursor this registry did not hand out.
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if cursor is None:
+            query = f"SELECT {COLUMNS} FROM sessions ORDER BY updated_at DESC, session_id DESC"
+            params: tuple[object, ...] = (limit + 1,)
+        else:
+            updated_at, session_id = decode_cursor(cursor)
+            query = (
+                f"SELECT {COLUMNS} FROM sessions WHERE (updated_at, session_id) < (%s, %s) "
+                "ORDER BY updated_at DESC, session_id DESC"
+            )
+            params = (updated_at, session_id, limit + 1)
+        async with self._pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            await cur.execute(f"{query} LIMIT %s", params)
+            records = [record_from_row(row) for row in await cur.fetchall()]
+        return page_of(records, limit)
+
+    async def delete(self, session_id: str) -> bool:
+        """Removes a session's entry; returns whether there was one."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute("DELETE FROM sessions WHERE session_id = %s", (session_id,))
+            return cursor.rowcount > 0
