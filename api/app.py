@@ -14,9 +14,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from langchain_core.language_models import BaseChatModel
-from langgraph.types import RetryPolicy
 
-from agent.graph import Clock, compile_graph, utc_now
 from api.chat_models import ChatModelChoice, choose_chat_model
 from api.errors import install_error_handlers
 from api.limits import RequestBodyLimit
@@ -24,15 +22,14 @@ from api.routes import health, page, query, sessions, turns
 from api.services import LexServices
 from api.settings import Settings
 from api.turns.executor import ModelHealth, TurnExecutor
-from api.turns.failures import FALLBACK_ON, is_tool_use_failed
 from api.turns.manager import TurnManager
+from api.wiring import build_lex_graph, make_weather
 from checkpoints.postgres.pool import is_postgres_url
 from checkpoints.postgres.storage import open_postgres_storage
 from checkpoints.saver import sqlite_path
 from checkpoints.storage import Storage, open_sqlite_storage
-from tools import ToolServices, build_tools
-from tools.domain.directory import directory_prompt_lines
-from tools.domain.weather import OpenMeteoWeather, SimulatedWeather, WeatherProvider
+from tools import ToolServices
+from tools.domain.clock import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -45,22 +42,44 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
 
 
-def make_weather(settings: Settings) -> WeatherProvider:
-    """Returns the weather provider the settings ask for."""
-    simulated = SimulatedWeather()
-    if settings.weather_provider == "open-meteo":
-        return OpenMeteoWeather(fallback=simulated)
-    return simulated
-
-
-def open_storage(settings: Settings) -> AbstractAsyncContextManager[Storage]:
-    """Returns the storage `DATABASE_URL` names: Postgres, or a SQLite file (the default).
-
-    The session list keeps wall-clock times whatever clock the prompt and tools are given.
-    """
+def open_storage(
+    settings: Settings, clock: Clock = utc_now
+) -> AbstractAsyncContextManager[Storage]:
+    """Returns the storage `DATABASE_URL` names: Postgres, or a SQLite file (the default)."""
     if is_postgres_url(settings.database_url):
-        return open_postgres_storage(settings.database_url, pool_size=settings.database_pool_size)
-    return open_sqlite_storage(sqlite_path(settings.database_url))
+        return open_postgres_storage(
+            settings.database_url, pool_size=settings.database_pool_size, clock=clock
+        )
+    return open_sqlite_storage(sqlite_path(settings.database_url), clock)
+
+
+async def open_services(
+    stack: AsyncExitStack,
+    settings: Settings,
+    choice: ChatModelChoice,
+    clock: Clock,
+) -> LexServices:
+    """Opens the database and builds every live part; `stack` closes them at shutdown."""
+    storage = await stack.enter_async_context(open_storage(settings, clock))
+    services = ToolServices(
+        appointments=storage.appointments, weather=make_weather(settings), clock=clock
+    )
+    graph = build_lex_graph(
+        settings, choice, services, checkpointer=storage.checkpointer, clock=clock
+    )
+    health = ModelHealth()
+    executor = TurnExecutor(
+        graph,
+        turn_timeout_s=settings.turn_timeout_s,
+        health=health,
+        durability=settings.checkpoint_durability,
+        clock=clock,
+    )
+    turns = TurnManager(on_busy=settings.on_busy)
+    logger.info("Lex ready: model=%s/%s db=%s", choice.provider, choice.model_name, storage.engine)
+    return LexServices(
+        settings, graph, storage.checkpointer, choice, turns, executor, health, storage
+    )
 
 
 def create_app(
@@ -74,7 +93,7 @@ def create_app(
     Args:
         settings: Configuration; read from the environment and `.env` when None.
         chat_model: A model to use instead of the one the settings choose (tests).
-        clock: Source of "now" for the prompt and the tools.
+        clock: Source of "now" for the prompt, the tools, bookings and the session list.
     """
     settings = settings or Settings()
     configure_logging(settings.log_level)
@@ -85,48 +104,13 @@ def create_app(
         if chat_model is not None:
             choice = ChatModelChoice(chat_model, "custom", type(chat_model).__name__)
         async with AsyncExitStack() as stack:
-            storage = await stack.enter_async_context(open_storage(settings))
-            tools = build_tools(
-                ToolServices(
-                    appointments=storage.appointments, weather=make_weather(settings), clock=clock
-                )
-            )
-            graph = compile_graph(
-                choice.model,
-                tools,
-                checkpointer=storage.checkpointer,
-                clock=clock,
-                prompt_facts=directory_prompt_lines(),
-                fallback_models=choice.fallbacks,
-                fallback_on=FALLBACK_ON,
-                context_tokens=settings.context_tokens,
-                model_named=choice.model_named,
-                model_retry=RetryPolicy(
-                    max_attempts=settings.tool_use_failed_attempts,
-                    initial_interval=0.2,
-                    retry_on=is_tool_use_failed,
-                ),
-            )
-            health = ModelHealth()
-            executor = TurnExecutor(
-                graph,
-                turn_timeout_s=settings.turn_timeout_s,
-                health=health,
-                durability=settings.checkpoint_durability,
-                clock=clock,
-            )
-            turns = TurnManager(on_busy=settings.on_busy)
-            app.state.lex = LexServices(
-                settings, graph, storage.checkpointer, choice, turns, executor, health, storage
-            )
-            logger.info(
-                "Lex ready: model=%s/%s db=%s", choice.provider, choice.model_name, storage.engine
-            )
+            services = await open_services(stack, settings, choice, clock)
+            app.state.lex = services
             try:
                 yield
             finally:
                 # Before the database closes: running turns finish or are repaired.
-                await turns.shutdown(settings.shutdown_grace_s)
+                await services.turns.shutdown(settings.shutdown_grace_s)
         logger.info("Lex stopped")
 
     app = FastAPI(
@@ -135,6 +119,14 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    install_middleware(app, settings)
+    install_error_handlers(app)
+    install_routes(app)
+    return app
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Adds the body limit and CORS, in the order that keeps CORS headers on 413/415 answers."""
     # Added first so it runs inside CORS: its 413/415 answers still carry CORS headers.
     app.add_middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -145,11 +137,10 @@ def create_app(
         allow_headers=["*"],
         expose_headers=["Retry-After"],
     )
-    install_error_handlers(app)
-    app.include_router(page.router)
-    app.include_router(health.router)
-    app.include_router(query.router)
-    app.include_router(turns.router)
-    app.include_router(sessions.router)
+
+
+def install_routes(app: FastAPI) -> None:
+    """Includes one router per resource and the chat page's static files."""
+    for router in (page.router, health.router, query.router, turns.router, sessions.router):
+        app.include_router(router)
     page.mount_static(app)
-    return app

@@ -11,13 +11,13 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.turns.manager import OnBusy
 from checkpoints.studio import DEFAULT_STUDIO_DATABASE_URL
 
 DEFAULT_MODEL_NAME = "llama-3.3-70b-versatile"
 
 ModelProvider = Literal["auto", "groq", "offline"]
 WeatherProviderName = Literal["simulated", "open-meteo"]
-OnBusy = Literal["reject", "enqueue"]
 
 
 class Settings(BaseSettings):

@@ -31,6 +31,7 @@ from langchain_groq import ChatGroq
 
 from agent.prompts import build_system_prompt
 from agent.trimming import trim_for_model
+from api.cli.sse import SseLineParser
 from bench.processes import BENCH_API_KEY
 from tools import InMemoryAppointmentBook, SimulatedWeather, ToolServices, build_tools
 from tools.domain.directory import directory_prompt_lines
@@ -72,18 +73,11 @@ class TurnClient(Protocol):
 
 async def _sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
     """Yields (event, data) pairs of a Server-Sent Event stream."""
-    event, data = "message", list[str]()
+    parser = SseLineParser()
     async for line in response.aiter_lines():
-        if not line:
-            if data:
-                yield event, "\n".join(data)
-            event, data = "message", list[str]()
-        elif line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].removeprefix(" "))
-    if data:
-        yield event, "\n".join(data)
+        event = parser.feed(line)
+        if event is not None:
+            yield event.event, event.data
 
 
 class LexClient:

@@ -12,7 +12,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,6 +27,7 @@ from tools.domain.appointment_book import (
     SlotTakenError,
     new_confirmation_id,
 )
+from tools.domain.clock import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +78,10 @@ class SqliteAppointmentBook:
     connection never share a transaction.
     """
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, clock: Clock = utc_now) -> None:
         """Wrap an open autocommit connection; call `setup` before use."""
         self._db = connection
+        self._clock = clock
 
     async def setup(self) -> None:
         """Create the table and indexes if missing."""
@@ -93,7 +95,7 @@ class SqliteAppointmentBook:
         Raises:
             SlotTakenError: When the slot already holds a confirmed booking.
         """
-        created_at = datetime.now(UTC)
+        created_at = self._clock()
         for _ in range(ID_ATTEMPTS):
             appointment = Appointment(
                 confirmation_id=new_confirmation_id(),
@@ -153,7 +155,7 @@ class SqliteAppointmentBook:
         cursor = await self._db.execute(
             "UPDATE appointments SET status = ?, cancelled_at = ? "
             "WHERE confirmation_id = ? AND user_id = ? AND status = ?",
-            (CANCELLED, datetime.now(UTC).isoformat(), confirmation_id, user_id, CONFIRMED),
+            (CANCELLED, self._clock().isoformat(), confirmation_id, user_id, CONFIRMED),
         )
         changed = cursor.rowcount
         await cursor.close()
@@ -173,7 +175,9 @@ class SqliteAppointmentBook:
 
 
 @asynccontextmanager
-async def open_appointment_book(db_path: str | Path) -> AsyncIterator[SqliteAppointmentBook]:
+async def open_appointment_book(
+    db_path: str | Path, clock: Clock = utc_now
+) -> AsyncIterator[SqliteAppointmentBook]:
     """Open the appointment book in a SQLite file, creating the file and table if missing.
 
     The file may be the checkpoint database: the table sits beside LangGraph's tables. The
@@ -181,12 +185,13 @@ async def open_appointment_book(db_path: str | Path) -> AsyncIterator[SqliteAppo
 
     Args:
         db_path: Path of the SQLite file; its parent directory is created if needed.
+        clock: Source of booking and cancellation times.
 
     Yields:
         The ready appointment book.
     """
     async with open_sqlite(db_path, autocommit=True) as connection:
-        book = SqliteAppointmentBook(connection)
+        book = SqliteAppointmentBook(connection, clock)
         await book.setup()
         logger.info("appointment book open on %s", db_path)
         yield book

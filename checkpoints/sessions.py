@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +21,7 @@ from typing import Protocol
 import aiosqlite
 
 from checkpoints.connection import open_sqlite
+from tools.domain.clock import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +41,6 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_by_update ON sessions (updated_at DESC, session_id DESC);
 """
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """Returns the current instant, timezone-aware."""
-    return datetime.now(UTC)
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -17,8 +17,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from checkpoints.appointments import open_appointment_book
 from checkpoints.saver import open_checkpointer
-from checkpoints.sessions import Clock, SessionRegistry, open_session_registry, utc_now
+from checkpoints.sessions import SessionRegistry, open_session_registry
 from tools.domain.appointment_book import AppointmentBook
+from tools.domain.clock import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ async def open_sqlite_storage(path: Path, clock: Clock = utc_now) -> AsyncIterat
     """Opens the saver, the book and the registry on one SQLite file (created if missing)."""
     async with AsyncExitStack() as stack:
         checkpointer = await stack.enter_async_context(open_checkpointer(path))
-        appointments = await stack.enter_async_context(open_appointment_book(path))
+        appointments = await stack.enter_async_context(open_appointment_book(path, clock))
         registry = await stack.enter_async_context(open_session_registry(path, clock))
 
         async def ping() -> None:

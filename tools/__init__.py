@@ -12,6 +12,7 @@ from tools.domain.appointment_book import (
     new_confirmation_id,
     normalize_confirmation_id,
 )
+from tools.domain.clock import Clock, utc_now
 from tools.domain.directory import (
     CAR_MODELS,
     DEALERSHIPS,
@@ -37,10 +38,9 @@ from tools.names import (
     LIST_MY_APPOINTMENTS,
     SCHEDULE_APPOINTMENT,
     TOOL_NAMES,
-    USER_ID_ARG,
     USER_SCOPED_TOOL_NAMES,
 )
-from tools.services import ToolServices, utc_now
+from tools.services import ToolServices
 
 __all__ = [
     "CANCEL_APPOINTMENT",
@@ -54,10 +54,10 @@ __all__ = [
     "LIST_MY_APPOINTMENTS",
     "SCHEDULE_APPOINTMENT",
     "TOOL_NAMES",
-    "USER_ID_ARG",
     "USER_SCOPED_TOOL_NAMES",
     "Appointment",
     "AppointmentBook",
+    "Clock",
     "Dealership",
     "InMemoryAppointmentBook",
     "OpenMeteoWeather",

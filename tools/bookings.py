@@ -1,22 +1,22 @@
 """Booking tools: availability, scheduling, listing and cancelling test drives.
 
-The customer's `user_id` is an injected argument (`InjectedState("user_id")`, a kind of
-`InjectedToolArg`): hidden from the model's tool schema and filled by the graph's ToolNode from the
-state field the agent sets from the run context, so a customer only sees and changes their own
-bookings, whatever the model writes.
+The customer is read from the run's context through `ToolRuntime` (LangGraph injects it; it is
+never part of the schema the model sees), so a customer only sees and changes their own bookings,
+whatever the model writes. Each tool is built by its own small function over the shared services.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any, Protocol
 
 from langchain_core.tools import BaseTool, ToolException, tool
-from langgraph.prebuilt import InjectedState
+from langgraph.prebuilt import ToolRuntime
 
 from tools.content import compact_json
 from tools.domain.appointment_book import (
     CANCELLED,
+    NOTHING_BOOKED,
     Appointment,
     SlotTakenError,
     normalize_confirmation_id,
@@ -42,18 +42,24 @@ from tools.names import (
     CHECK_APPOINTMENT_AVAILABILITY,
     LIST_MY_APPOINTMENTS,
     SCHEDULE_APPOINTMENT,
-    USER_ID_ARG,
 )
 from tools.services import ToolServices
 
-NOTHING_BOOKED = "Nothing was booked."
 
-UserId = Annotated[str, InjectedState(USER_ID_ARG)]
-"""The customer a booking tool acts for: never in the model's schema, always set by the graph."""
+class CustomerContext(Protocol):
+    """What the booking tools read from the run's context: who the customer is."""
+
+    user_id: str
 
 
-def _require_user(user_id: str) -> str:
-    if not user_id or not user_id.strip():
+def customer_of(runtime: ToolRuntime[Any, Any]) -> str:
+    """Returns the customer the run acts for, from the run's context.
+
+    Raises:
+        ToolException: The run names no customer.
+    """
+    user_id = getattr(runtime.context, "user_id", None)
+    if not isinstance(user_id, str) or not user_id.strip():
         raise ToolException(
             "I cannot tell who the customer is in this conversation, so bookings cannot be "
             "looked up or changed."
@@ -93,16 +99,50 @@ async def _free_times(
     return free_slots(dealership, day, now, booked)
 
 
-def build_appointment_tools(services: ToolServices) -> list[BaseTool]:
-    """Build the booking tools over the given services.
+async def _requested_slot(
+    services: ToolServices,
+    now: datetime,
+    dealership_id: str,
+    day_text: str,
+    time_text: str,
+    car_model: str,
+) -> tuple[Dealership, date, str, str]:
+    """Checks that a booking request names a slot a customer can book; returns it resolved.
 
-    Args:
-        services: The appointment book and clock the tools use.
-
-    Returns:
-        check_appointment_availability, schedule_appointment, list_my_appointments and
-        cancel_appointment.
+    Raises:
+        ToolException: Why nothing can be booked there, with the free times where it helps.
     """
+    try:
+        dealership = resolve_dealership(dealership_id)
+        day = parse_day(day_text, dealership, now)
+        start = parse_time(time_text)
+        model = resolve_car_model(car_model, dealership)
+    except ToolException as exc:
+        raise _not_bookable(str(exc)) from None
+    when = describe_day(day)
+    hours = dealership.hours_on(day.weekday())
+    if hours is None:
+        raise _not_bookable(no_slots_reason(dealership, day, now, ()))
+    if start not in day_slots(dealership, day):
+        free = await _free_times(services, dealership, day, now)
+        raise _not_bookable(
+            f"{start} is not a test-drive start time at {dealership.name} on {when}: test "
+            f"drives there take {dealership.slot_minutes} minutes, between "
+            f"{hours.as_range().replace('-', ' and ')} that day. "
+            f"Free times that day: {_times(free)}."
+        )
+    if slot_start(dealership, day, start) <= now:
+        free = await _free_times(services, dealership, day, now)
+        raise _not_bookable(
+            f"{start} today has already passed at {dealership.name} (it is "
+            f"{local_now(dealership, now):%H:%M} there). "
+            f"Free times later today: {_times(free)}."
+        )
+    return dealership, day, start, model
+
+
+def check_appointment_availability_tool(services: ToolServices) -> BaseTool:
+    """Builds `check_appointment_availability` over the given services."""
 
     @tool(
         CHECK_APPOINTMENT_AVAILABILITY, response_format="content_and_artifact", parse_docstring=True
@@ -140,13 +180,19 @@ def build_appointment_tools(services: ToolServices) -> list[BaseTool]:
         }
         return compact_json(content), artifact
 
+    return check_appointment_availability
+
+
+def schedule_appointment_tool(services: ToolServices) -> BaseTool:
+    """Builds `schedule_appointment` over the given services."""
+
     @tool(SCHEDULE_APPOINTMENT, response_format="content_and_artifact", parse_docstring=True)
     async def schedule_appointment(
-        user_id: UserId,
         dealership_id: str,
         date: str,
         time: str,
         car_model: str,
+        runtime: ToolRuntime[Any, Any],
     ) -> tuple[str, dict[str, Any]]:
         """Book a test drive for the customer.
 
@@ -155,41 +201,19 @@ def build_appointment_tools(services: ToolServices) -> list[BaseTool]:
         the confirmation id from the result; they need it to cancel.
 
         Args:
-            user_id: The customer, filled in by the system.
+            runtime: Injected by the graph: who the customer is.
             dealership_id: Dealership id, e.g. "miami".
             date: The day as YYYY-MM-DD.
             time: Start time as HH:MM (24-hour, dealership local time), one of the free times.
             car_model: Model to test drive, e.g. "SuperCar GT"; it must be offered at that
                 dealership.
         """
-        customer = _require_user(user_id)
+        customer = customer_of(runtime)
         now = services.now()
-        try:
-            dealership = resolve_dealership(dealership_id)
-            day = parse_day(date, dealership, now)
-            start = parse_time(time)
-            model = resolve_car_model(car_model, dealership)
-        except ToolException as exc:
-            raise _not_bookable(str(exc)) from None
+        dealership, day, start, model = await _requested_slot(
+            services, now, dealership_id, date, time, car_model
+        )
         when = describe_day(day)
-        hours = dealership.hours_on(day.weekday())
-        if hours is None:
-            raise _not_bookable(no_slots_reason(dealership, day, now, ()))
-        if start not in day_slots(dealership, day):
-            free = await _free_times(services, dealership, day, now)
-            raise _not_bookable(
-                f"{start} is not a test-drive start time at {dealership.name} on {when}: test "
-                f"drives there take {dealership.slot_minutes} minutes, between "
-                f"{hours.as_range().replace('-', ' and ')} that day. "
-                f"Free times that day: {_times(free)}."
-            )
-        if slot_start(dealership, day, start) <= now:
-            free = await _free_times(services, dealership, day, now)
-            raise _not_bookable(
-                f"{start} today has already passed at {dealership.name} (it is "
-                f"{local_now(dealership, now):%H:%M} there). "
-                f"Free times later today: {_times(free)}."
-            )
         try:
             appointment = await services.appointments.book(
                 user_id=customer, dealership_id=dealership.id, day=day, time=start, model=model
@@ -214,9 +238,15 @@ def build_appointment_tools(services: ToolServices) -> list[BaseTool]:
         }
         return compact_json(payload), payload
 
+    return schedule_appointment
+
+
+def list_my_appointments_tool(services: ToolServices) -> BaseTool:
+    """Builds `list_my_appointments` over the given services."""
+
     @tool(LIST_MY_APPOINTMENTS, response_format="content_and_artifact", parse_docstring=True)
     async def list_my_appointments(
-        user_id: UserId,
+        runtime: ToolRuntime[Any, Any],
     ) -> tuple[str, dict[str, Any]]:
         """List the customer's test-drive bookings with confirmation ids and statuses.
 
@@ -224,15 +254,21 @@ def build_appointment_tools(services: ToolServices) -> list[BaseTool]:
         a booking they want to cancel. Cancelled bookings are listed with status "cancelled".
 
         Args:
-            user_id: The customer, filled in by the system.
+            runtime: Injected by the graph: who the customer is.
         """
-        appointments = await services.appointments.list_for_user(_require_user(user_id))
+        appointments = await services.appointments.list_for_user(customer_of(runtime))
         payload = {"appointments": [_appointment_row(a) for a in appointments]}
         return compact_json(payload), payload
 
+    return list_my_appointments
+
+
+def cancel_appointment_tool(services: ToolServices) -> BaseTool:
+    """Builds `cancel_appointment` over the given services."""
+
     @tool(CANCEL_APPOINTMENT, response_format="content_and_artifact", parse_docstring=True)
     async def cancel_appointment(
-        user_id: UserId, confirmation_id: str
+        confirmation_id: str, runtime: ToolRuntime[Any, Any]
     ) -> tuple[str, dict[str, Any]]:
         """Cancel one of the customer's test-drive bookings, freeing the slot.
 
@@ -240,10 +276,10 @@ def build_appointment_tools(services: ToolServices) -> list[BaseTool]:
         know the confirmation id, call list_my_appointments first.
 
         Args:
-            user_id: The customer, filled in by the system.
+            runtime: Injected by the graph: who the customer is.
             confirmation_id: Confirmation id of the booking, e.g. "SC-7K3F9Q".
         """
-        customer = _require_user(user_id)
+        customer = customer_of(runtime)
         canonical = normalize_confirmation_id(confirmation_id)
         not_found = ToolException(
             f"No booking with confirmation id '{confirmation_id.strip()}' was found among the "
@@ -277,9 +313,22 @@ def build_appointment_tools(services: ToolServices) -> list[BaseTool]:
         }
         return compact_json(payload), payload
 
+    return cancel_appointment
+
+
+def build_appointment_tools(services: ToolServices) -> list[BaseTool]:
+    """Build the booking tools over the given services.
+
+    Args:
+        services: The appointment book and clock the tools use.
+
+    Returns:
+        check_appointment_availability, schedule_appointment, list_my_appointments and
+        cancel_appointment.
+    """
     return [
-        check_appointment_availability,
-        schedule_appointment,
-        list_my_appointments,
-        cancel_appointment,
+        check_appointment_availability_tool(services),
+        schedule_appointment_tool(services),
+        list_my_appointments_tool(services),
+        cancel_appointment_tool(services),
     ]

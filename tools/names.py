@@ -27,7 +27,4 @@ TOOL_NAMES: Final[tuple[str, ...]] = (
 USER_SCOPED_TOOL_NAMES: Final[frozenset[str]] = frozenset(
     {SCHEDULE_APPOINTMENT, LIST_MY_APPOINTMENTS, CANCEL_APPOINTMENT}
 )
-"""Tools that take an injected `user_id` the caller must fill from the run context."""
-
-USER_ID_ARG: Final = "user_id"
-"""Name of the injected, model-invisible argument of the user-scoped tools."""
+"""Tools that act for the run's customer, read from the run context (never from the model)."""

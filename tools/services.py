@@ -6,17 +6,12 @@ from here, which is what lets tests pin the time and swap in a temporary databas
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tools.domain.appointment_book import AppointmentBook
+from tools.domain.clock import Clock, utc_now
 from tools.domain.weather import SimulatedWeather, WeatherProvider
-
-
-def utc_now() -> datetime:
-    """Return the current instant as an aware UTC datetime."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -31,7 +26,7 @@ class ToolServices:
 
     appointments: AppointmentBook
     weather: WeatherProvider = field(default_factory=SimulatedWeather)
-    clock: Callable[[], datetime] = field(default=utc_now)
+    clock: Clock = field(default=utc_now)
 
     def now(self) -> datetime:
         """Return the clock's reading as an aware UTC datetime (a naive reading counts as UTC)."""

@@ -13,14 +13,15 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 import httpx
 
 from api.cli.common import CliError, Subcommands, add_url_argument, error_message, unreachable
+from api.cli.sse import SseLineParser, StreamEvent
 
 HISTORY_FILE_ENV = "LEX_HISTORY_FILE"
 HISTORY_LENGTH = 1000
@@ -67,69 +68,6 @@ def register(subcommands: Subcommands) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Reading the stream
-
-
-@dataclass(frozen=True)
-class StreamEvent:
-    """One dispatched Server-Sent Event.
-
-    Attributes:
-        event: The event type ("message" when the stream named none).
-        data: The data lines, joined with newlines.
-        last_event_id: The last `id:` seen so far in the stream, what a rejoin sends back.
-    """
-
-    event: str
-    data: str
-    last_event_id: str | None
-
-    def payload(self) -> dict[str, Any]:
-        """The data as a JSON object; empty when it is not one."""
-        try:
-            value = json.loads(self.data)
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
-
-
-@dataclass
-class SseLineParser:
-    """Parses an event stream line by line, per the HTML standard, keeping the last event id."""
-
-    last_event_id: str | None = None
-    _event: str = ""
-    _data: list[str] = field(default_factory=list)
-    _has_data: bool = False
-
-    def feed(self, line: str) -> StreamEvent | None:
-        """Consumes one line (without its line break); returns the event a blank line completes."""
-        if line == "":
-            event = None
-            if self._has_data:
-                event = StreamEvent(
-                    self._event or "message", "\n".join(self._data), self.last_event_id
-                )
-            self._event, self._data, self._has_data = "", [], False
-            return event
-        if line.startswith(":"):
-            return None
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "event":
-            self._event = value
-        elif name == "data":
-            self._data.append(value)
-            self._has_data = True
-        elif name == "id" and "\0" not in value:
-            self.last_event_id = value
-        return None
-
-    def events(self, lines: Iterable[str]) -> Iterator[StreamEvent]:
-        """Yields the events of a stream of lines; an unfinished last event is dropped."""
-        for line in lines:
-            event = self.feed(line)
-            if event is not None:
-                yield event
 
 
 # ---------------------------------------------------------------------------------------------

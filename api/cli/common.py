@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, TextIO, TypeAlias
 
 import httpx
@@ -59,34 +58,3 @@ def unreachable(url: str, error: httpx.TransportError) -> CliError:
     return CliError(
         f"cannot reach Lex at {url} ({type(error).__name__}); is it running? (make run)"
     )
-
-
-@dataclass(frozen=True)
-class SseMessage:
-    """One Server-Sent Event: its type and its (joined) data."""
-
-    event: str
-    data: str
-
-
-def read_sse(lines: Iterable[str]) -> Iterator[SseMessage]:
-    r"""Parses SSE lines as the standard says: blank lines dispatch, data lines join with \n."""
-    event, has_data = "", False
-    data: list[str] = []
-    for line in lines:
-        if line == "":
-            if has_data:
-                yield SseMessage(event or "message", "\n".join(data))
-            event, data, has_data = "", [], False
-        elif line.startswith(":"):
-            continue
-        else:
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if field == "event":
-                event = value
-            elif field == "data":
-                data.append(value)
-                has_data = True
-    if has_data:
-        yield SseMessage(event or "message", "\n".join(data))

@@ -15,13 +15,12 @@ import httpx
 from api.cli.common import (
     TIMEOUT_S,
     CliError,
-    SseMessage,
     Subcommands,
     add_url_argument,
     check,
-    read_sse,
     unreachable,
 )
+from api.cli.sse import SseLineParser, StreamEvent
 
 TITLE_WIDTH = 60
 LIST_HELP = "List the sessions saved by a running Lex service, most recently active first."
@@ -109,7 +108,7 @@ class ReplayPrinter:
             self.in_answer = False
         self.out.write(text + "\n")
 
-    def handle(self, message: SseMessage) -> None:
+    def handle(self, message: StreamEvent) -> None:
         """Writes one event."""
         payload: Any = json.loads(message.data) if message.data else {}
         if message.event == "turn":
@@ -150,7 +149,7 @@ def replay_session(args: argparse.Namespace, out: TextIO) -> int:
             client.stream("GET", f"/sessions/{args.session_id}/replay", params=params) as reply,
         ):
             check(reply)
-            for message in read_sse(reply.iter_lines()):
+            for message in SseLineParser().events(reply.iter_lines()):
                 turns += message.event == "turn"
                 printer.handle(message)
     except httpx.TransportError as error:

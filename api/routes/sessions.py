@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sse_starlette import EventSourceResponse
 
-from agent.graph import created_at
+from agent.messages import created_at
 from api.deps import ServicesDep
 from api.errors import ApiError
 from api.schemas.query import ErrorResponse, SessionIdPath, StreamFormatQuery

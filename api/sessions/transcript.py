@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
+from agent.messages import add_token_usage
 from api.stream.cards import tool_output_event
 from api.stream.events import (
     TextChunk,
@@ -116,14 +117,8 @@ def turn_usage(turn: SavedTurn) -> dict[str, int]:
     """Sums the token counts the turn's model messages carry."""
     usage: dict[str, int] = {}
     for message in turn.messages:
-        if isinstance(message, AIMessage) and message.usage_metadata:
-            counts = message.usage_metadata
-            for key, count in (
-                ("input_tokens", counts["input_tokens"]),
-                ("output_tokens", counts["output_tokens"]),
-                ("total_tokens", counts["total_tokens"]),
-            ):
-                usage[key] = usage.get(key, 0) + count
+        if isinstance(message, AIMessage):
+            add_token_usage(usage, message)
     return usage
 
 

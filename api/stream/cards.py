@@ -13,9 +13,8 @@ from typing import Any
 from langchain_core.messages import ToolMessage
 
 from api.stream.events import ToolOutput
+from tools.domain.appointment_book import NOTHING_BOOKED
 from tools.names import CHECK_APPOINTMENT_AVAILABILITY, SCHEDULE_APPOINTMENT
-
-NOTHING_BOOKED = "Nothing was booked."
 
 
 def tool_error_text(message: ToolMessage) -> str:

@@ -24,7 +24,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Durability, StreamMode
 
 from agent.context import Context
-from agent.graph import CALL_MODEL, Clock, stamped, utc_now
+from agent.graph import CALL_MODEL
+from agent.messages import stamped
 from agent.repair import close_dangling_tool_calls
 from api.sessions.transcript import TURN_OUTCOME_KEY
 from api.stream.events import TextChunk, TurnEnd, TurnError, TurnStatus
@@ -32,6 +33,7 @@ from api.turns.failures import ModelFailure, classify
 from api.turns.manager import Executor, TurnRun
 from api.turns.translate import TurnTranslator
 from checkpoints.saver import thread_id_for
+from tools.domain.clock import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 

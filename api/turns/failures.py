@@ -15,7 +15,7 @@ from typing import Any
 import groq
 import httpx
 
-from agent.graph import AnswerInterrupted
+from agent.model_call import AnswerInterrupted
 
 TOOL_USE_FAILED = "tool_use_failed"
 MODEL_DECOMMISSIONED = "model_decommissioned"

@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 
 from agent.graph import CALL_MODEL, TOOLS
+from agent.messages import add_token_usage
 from api.stream.cards import tool_output_event
 from api.stream.events import TextChunk, ToolOutput, ToolUse, TurnEvent
 
@@ -116,14 +117,7 @@ class TurnTranslator:
     def _from_model_message(self, message: AIMessage) -> list[TurnEvent]:
         events: list[TurnEvent] = []
         events.extend(self._unstreamed_text(message))
-        if message.usage_metadata:
-            counts = message.usage_metadata
-            for key, count in (
-                ("input_tokens", counts["input_tokens"]),
-                ("output_tokens", counts["output_tokens"]),
-                ("total_tokens", counts["total_tokens"]),
-            ):
-                self.usage[key] = self.usage.get(key, 0) + count
+        add_token_usage(self.usage, message)
         for call in message.tool_calls:
             call_id = call.get("id") or ""
             self.tool_calls[call_id] = (call["name"], dict(call["args"]))

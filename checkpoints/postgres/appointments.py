@@ -7,7 +7,7 @@ settles a race for a slot between any number of processes: exactly one insert su
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Final
 
 from psycopg import errors
@@ -22,6 +22,7 @@ from tools.domain.appointment_book import (
     SlotTakenError,
     new_confirmation_id,
 )
+from tools.domain.clock import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +56,12 @@ class PostgresAppointmentBook:
 
     Args:
         pool: The process's connection pool (autocommit).
+        clock: Source of booking and cancellation times.
     """
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, clock: Clock = utc_now) -> None:
         self._pool = pool
+        self._clock = clock
 
     async def book(
         self, *, user_id: str, dealership_id: str, day: date, time: str, model: str
@@ -68,7 +71,7 @@ class PostgresAppointmentBook:
         Raises:
             SlotTakenError: When the slot already holds a confirmed booking.
         """
-        created_at = datetime.now(UTC)
+        created_at = self._clock()
         for _ in range(ID_ATTEMPTS):
             confirmation_id = new_confirmation_id()
             try:
@@ -131,7 +134,7 @@ class PostgresAppointmentBook:
             cursor = await conn.execute(
                 "UPDATE appointments SET status = %s, cancelled_at = %s "
                 "WHERE confirmation_id = %s AND user_id = %s AND status = %s",
-                (CANCELLED, datetime.now(UTC).isoformat(), confirmation_id, user_id, CONFIRMED),
+                (CANCELLED, self._clock().isoformat(), confirmation_id, user_id, CONFIRMED),
             )
             changed = cursor.rowcount
         if changed != 1:

@@ -12,7 +12,6 @@ from psycopg.rows import tuple_row
 from checkpoints.postgres.pool import Pool
 from checkpoints.sessions import (
     COLUMNS,
-    Clock,
     SessionPage,
     SessionRecord,
     decode_cursor,
@@ -20,8 +19,8 @@ from checkpoints.sessions import (
     page_of,
     record_from_row,
     shorten_title,
-    utc_now,
 )
+from tools.domain.clock import Clock, utc_now
 
 SCHEMA: Final = (
     """

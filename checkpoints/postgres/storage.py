@@ -11,8 +11,8 @@ from checkpoints.postgres.migrate import migrate
 from checkpoints.postgres.pool import DEFAULT_POOL_SIZE, open_pool, ping
 from checkpoints.postgres.saver import PooledPostgresSaver
 from checkpoints.postgres.sessions import PostgresSessionRegistry
-from checkpoints.sessions import Clock, utc_now
 from checkpoints.storage import Storage
+from tools.domain.clock import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ async def open_postgres_storage(
     Args:
         database_url: A `postgresql://` URL.
         pool_size: Most connections this process holds.
-        clock: Source of the session registry's times.
+        clock: Source of the booking and session-list times.
     """
     async with open_pool(database_url, max_size=pool_size) as pool:
         await migrate(pool)
@@ -36,7 +36,7 @@ async def open_postgres_storage(
 
         yield Storage(
             checkpointer=PooledPostgresSaver(pool),
-            appointments=PostgresAppointmentBook(pool),
+            appointments=PostgresAppointmentBook(pool, clock),
             sessions=PostgresSessionRegistry(pool, clock),
             ping=check,
             engine="postgres",

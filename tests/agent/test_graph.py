@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import ToolException, tool
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.prebuilt import InjectedState
+from langgraph.prebuilt import ToolRuntime
 
 from agent.context import Context
-from agent.graph import EMPTY_ANSWER_REPLY, STEP_LIMIT_REPLY, USER_ID_ARG, compile_graph
+from agent.graph import EMPTY_ANSWER_REPLY, STEP_LIMIT_REPLY, GraphOptions, compile_graph
 from tests.support.scripted_model import ScriptedChatModel, calls, text
 
 FIXED_NOW = datetime(2026, 11, 24, 23, 30, tzinfo=UTC)  # still Tuesday 18:30 in New York
@@ -27,9 +27,9 @@ async def get_weather(city: str) -> str:
 
 
 @tool
-async def whoami(user_id: Annotated[str, InjectedState(USER_ID_ARG)], note: str) -> str:
+async def whoami(note: str, runtime: ToolRuntime[Context, Any]) -> str:
     """Returns who the call is made for."""
-    return f"{user_id}:{note}"
+    return f"{runtime.context.user_id}:{note}"
 
 
 @tool
@@ -47,7 +47,7 @@ def config(thread: str = "t1") -> dict[str, Any]:
 
 async def run(model: ScriptedChatModel, query: str, **kwargs: Any) -> list[Any]:
     saver = InMemorySaver()
-    graph = compile_graph(model, TOOLS, checkpointer=saver, clock=lambda: FIXED_NOW)
+    graph = compile_graph(model, TOOLS, GraphOptions(clock=lambda: FIXED_NOW), checkpointer=saver)
     state = await graph.ainvoke(
         {"messages": [HumanMessage(query)]}, config(), context=Context(**kwargs)
     )
@@ -118,7 +118,7 @@ def test_injected_user_id_is_not_in_the_schema_sent_to_the_model() -> None:
 async def test_last_step_guard_answers_politely_instead_of_raising(recursion_limit: int) -> None:
     model = ScriptedChatModel(script=[calls(("get_weather", {"city": "Miami"})) for _ in range(20)])
     saver = InMemorySaver()
-    graph = compile_graph(model, TOOLS, checkpointer=saver, clock=lambda: FIXED_NOW)
+    graph = compile_graph(model, TOOLS, GraphOptions(clock=lambda: FIXED_NOW), checkpointer=saver)
     state = await graph.ainvoke(
         {"messages": [HumanMessage("loop")]}, {**config(), "recursion_limit": recursion_limit}
     )
@@ -156,7 +156,7 @@ async def test_system_prompt_carries_today_in_the_context_timezone(
 async def test_long_history_is_trimmed_for_the_model_but_saved_whole() -> None:
     model = ScriptedChatModel(script=[text(f"answer {i}") for i in range(6)])
     saver = InMemorySaver()
-    graph = compile_graph(model, TOOLS, checkpointer=saver, context_tokens=60)
+    graph = compile_graph(model, TOOLS, GraphOptions(context_tokens=60), checkpointer=saver)
     for i in range(6):
         await graph.ainvoke({"messages": [HumanMessage(f"question {i} " + "word " * 20)]}, config())
     sent = model.received[-1]

@@ -18,6 +18,7 @@ import checkpoints.appointments as appointments_module
 import checkpoints.postgres.appointments as postgres_appointments_module
 from checkpoints.appointments import open_appointment_book
 from tests.support.storage import on_every_engine, open_database
+from tests.tools.support import runtime_for
 from tools import SlotTakenError, ToolServices, build_tools
 from tools.names import SCHEDULE_APPOINTMENT
 
@@ -45,7 +46,7 @@ async def test_twenty_concurrent_bookings_of_one_slot_give_exactly_one_confirmat
                     "id": f"call-{n}",
                     "name": SCHEDULE_APPOINTMENT,
                     "args": {
-                        "user_id": f"customer-{n}",
+                        "runtime": runtime_for(f"customer-{n}"),
                         "dealership_id": "miami",
                         "date": "2026-11-26",
                         "time": "10:00",

@@ -37,7 +37,7 @@ OFFLINE_ENV = {"MODEL_PROVIDER": "offline", "GROQ_API_KEY": "", "WEATHER_PROVIDE
 
 
 def absolute(spec: str) -> str:
-    """`./api/studio.py:graph` -> `<root>/api/studio.py:graph`."""
+    """`./api/studio.py:make_graph` -> `<root>/api/studio.py:make_graph`."""
     path, _, attribute = spec.partition(":")
     return f"{(ROOT / path).resolve()}:{attribute}"
 

@@ -9,7 +9,7 @@ from langchain_core.messages import HumanMessage
 
 from agent.context import Context
 from api.settings import Settings
-from api.studio import make_studio_graph
+from api.studio import build_studio_graph
 from tests.support.app_server import ServerFactory
 from tests.support.fixtures import TEST_API_KEY
 from tests.support.groq_standin import GroqStandIn, Text, ToolCall, ToolCalls
@@ -95,7 +95,7 @@ def test_decommissioned_model_is_replaced_with_a_warning(
 
 def test_a_run_can_name_another_groq_model(groq_standin: GroqStandIn) -> None:
     settings = Settings(_env_file=None, **groq_settings(groq_standin))  # type: ignore[arg-type]
-    graph = make_studio_graph(settings)
+    graph = build_studio_graph(settings)
     groq_standin.script(Text("From the small model."), Text("From the default model."))
     small = asyncio.run(
         graph.ainvoke(

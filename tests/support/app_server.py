@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,16 @@ from tests.support.live_server import serve
 FIXED_NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # Tuesday 10:00 in New York
 
 
+_ticks = itertools.count()
+
+
 def fixed_clock() -> datetime:
-    return FIXED_NOW
+    """Tuesday 10:00 in New York, a microsecond later at every reading.
+
+    The day never changes ("tomorrow" is 2026-11-25 in every test), yet what happens later in a
+    test reads a later time, as sessions listed newest first need.
+    """
+    return FIXED_NOW + timedelta(microseconds=next(_ticks))
 
 
 def isolated_settings(tmp_path: Path, **overrides: Any) -> Settings:

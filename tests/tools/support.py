@@ -8,6 +8,9 @@ from typing import Any
 
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
+from langgraph.prebuilt import ToolRuntime
+
+from agent.context import Context
 
 FIXED_NOW = datetime(2026, 11, 24, 19, 5, tzinfo=UTC)
 """Tuesday 2026-11-24, 14:05 in New York and Miami, 11:05 in Los Angeles."""
@@ -27,8 +30,25 @@ class FakeClock:
         self.now = datetime.fromisoformat(iso_instant).astimezone(UTC)
 
 
-async def call(tool: BaseTool, **args: Any) -> ToolMessage:
-    """Invoke a tool as the graph does, with a tool call, and return its ToolMessage."""
+def runtime_for(user_id: str) -> ToolRuntime[Context, Any]:
+    """The runtime the graph's tool node injects for a run whose context names `user_id`."""
+    return ToolRuntime(
+        state={"messages": []},
+        context=Context(user_id=user_id),
+        config={},
+        stream_writer=lambda _: None,
+        tool_call_id="1",
+        store=None,
+    )
+
+
+async def call(tool: BaseTool, *, user_id: str | None = None, **args: Any) -> ToolMessage:
+    """Invoke a tool as the graph does, with a tool call, and return its ToolMessage.
+
+    `user_id` is the run's customer (the context), never a model argument.
+    """
+    if user_id is not None:
+        args = {**args, "runtime": runtime_for(user_id)}
     message = await tool.ainvoke({"type": "tool_call", "id": "1", "name": tool.name, "args": args})
     assert isinstance(message, ToolMessage)
     return message

@@ -15,10 +15,10 @@ from langgraph.prebuilt import ToolNode
 from pydantic import BaseModel, SecretStr
 from typing_extensions import TypedDict
 
+from agent.context import Context
 from tests.tools.support import FakeClock
 from tools import (
     TOOL_NAMES,
-    USER_ID_ARG,
     USER_SCOPED_TOOL_NAMES,
     InMemoryAppointmentBook,
     ToolServices,
@@ -93,26 +93,27 @@ def test_user_id_is_never_in_the_schema_sent_to_the_model(all_tools: list[BaseTo
     sent: list[dict[str, Any]] = bound.kwargs["tools"]  # type: ignore[attr-defined]
 
     for built in scoped:
-        assert USER_ID_ARG not in visible_properties(built)
-        openai_schema = convert_to_openai_tool(built)["function"]["parameters"]
-        assert USER_ID_ARG not in openai_schema["properties"]
-        assert USER_ID_ARG not in openai_schema.get("required", [])
+        for hidden in ("user_id", "runtime"):
+            assert hidden not in visible_properties(built)
+            openai_schema = convert_to_openai_tool(built)["function"]["parameters"]
+            assert hidden not in openai_schema["properties"]
+            assert hidden not in openai_schema.get("required", [])
         full_schema = built.get_input_schema()
         assert issubclass(full_schema, BaseModel)
-        assert USER_ID_ARG in full_schema.model_fields  # the graph still passes it in
+        assert "runtime" in full_schema.model_fields  # the graph's tool node injects it
     assert "user_id" not in str(sent)
+    assert "runtime" not in str(sent)
     assert [tool["function"]["name"] for tool in sent] == list(TOOL_NAMES)
 
 
 class _State(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
-    user_id: str
 
 
-async def test_the_tool_node_acts_for_the_state_user_whatever_the_model_writes(
+async def test_the_tool_node_acts_for_the_run_context_user_whatever_the_model_writes(
     all_tools: list[BaseTool],
 ) -> None:
-    builder = StateGraph(_State)
+    builder = StateGraph(_State, context_schema=Context)
     builder.add_node("tools", ToolNode(all_tools, handle_tool_errors=True))
     builder.add_edge(START, "tools")
     builder.add_edge("tools", END)
@@ -128,7 +129,7 @@ async def test_the_tool_node_acts_for_the_state_user_whatever_the_model_writes(
     async def run(user_id: str, name: str, args: dict[str, Any]) -> ToolMessage:
         call = {"id": "call-1", "name": name, "args": args, "type": "tool_call"}
         result = await graph.ainvoke(
-            {"messages": [AIMessage("", tool_calls=[call])], "user_id": user_id}
+            {"messages": [AIMessage("", tool_calls=[call])]}, context=Context(user_id=user_id)
         )
         message = result["messages"][-1]
         assert isinstance(message, ToolMessage)

@@ -10,12 +10,16 @@ import asyncio
 import re
 import secrets
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Final, Literal, Protocol
+
+from tools.domain.clock import Clock, utc_now
 
 AppointmentStatus = Literal["confirmed", "cancelled"]
 CONFIRMED: Final = "confirmed"
 CANCELLED: Final = "cancelled"
+NOTHING_BOOKED: Final = "Nothing was booked."
+"""Said in every failed booking's message, so the customer never reads a failure as a booking."""
 
 _ID_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 _ID_LENGTH: Final = 6
@@ -113,9 +117,14 @@ class AppointmentBook(Protocol):
 
 
 class InMemoryAppointmentBook:
-    """An `AppointmentBook` held in process memory; bookings vanish with the process."""
+    """An `AppointmentBook` held in process memory; bookings vanish with the process.
 
-    def __init__(self) -> None:
+    Args:
+        clock: Source of each booking's `created_at`.
+    """
+
+    def __init__(self, clock: Clock = utc_now) -> None:
+        self._clock = clock
         self._appointments: dict[str, Appointment] = {}
         self._lock = asyncio.Lock()
 
@@ -137,7 +146,7 @@ class InMemoryAppointmentBook:
                 time=time,
                 model=model,
                 status=CONFIRMED,
-                created_at=datetime.now(UTC),
+                created_at=self._clock(),
             )
             self._appointments[confirmation_id] = appointment
             return appointment

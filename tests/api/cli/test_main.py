@@ -8,8 +8,8 @@ import socket
 import httpx
 import pytest
 
-from api.cli.common import read_sse
 from api.cli.main import main
+from api.cli.sse import SseLineParser
 from api.cli.studio import port_taken, studio_thread_url
 from tests.support.app_server import ServerFactory
 from tests.support.live_server import free_port
@@ -117,7 +117,7 @@ def test_without_a_command_it_shows_the_commands(capsys: pytest.CaptureFixture[s
 
 def test_the_sse_reader_joins_data_lines_and_skips_comments() -> None:
     lines = [": ping", "event: chunk", "data: a", "data: b", "", "data: plain", ""]
-    messages = list(read_sse(lines))
+    messages = list(SseLineParser().events(lines))
     assert [(m.event, m.data) for m in messages] == [("chunk", "a\nb"), ("message", "plain")]
 
 
