@@ -5,7 +5,8 @@ conversation is rebuilt from those writes, so a session costs storage linear in 
 of one full copy of the history per step (3-4x the transcript at 400 turns instead of 200x at 100).
 
 Deliberate reliance on LangGraph internals: `DeltaChannel` is a beta API of langgraph 1.2 and
-`_messages_delta_reducer` (the `add_messages` merge rule for deltas) is private. They are pinned by
+`_messages_delta_reducer` (the `add_messages` merge rule for deltas, which `agent.merging` falls
+back to) is private. They are pinned by
 `langgraph>=1.2,<1.3`. If either changes, what breaks is reading sessions saved by an earlier
 release (the channel's stored format), not new sessions: `tests/agent/test_state.py` checks the
 channel reads, replays, forks and repairs like a plain list, and a test opens a database written by
@@ -14,24 +15,35 @@ the previous release, so an upgrade that changes either fails the suite before i
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, cast
 
 from langchain_core.messages import AnyMessage
 from langgraph.channels import DeltaChannel
-from langgraph.graph.message import _messages_delta_reducer
 from langgraph.managed import RemainingSteps
 from typing_extensions import TypedDict
 
-MESSAGES_SNAPSHOT_EVERY = 2000
-"""Updates of `messages` between two full snapshots of the conversation.
+from agent.merging import merge_messages
 
-A snapshot is a whole copy of the history, so it is what makes storage grow faster than the
-transcript (each one adds the conversation so far); between snapshots a read walks back through
-the checkpoints since the last one and replays their writes. A turn writes 2 to 4 updates, so 2000
-means a snapshot every 500 to 1000 turns: none in a 400-turn session, whose database then holds
-about 3x its transcript (4x with a snapshot every 1000). The walk costs a few microseconds per
-checkpoint; the messages it replays cost what a snapshot's would (see `checkpoints.serde`).
+MESSAGES_SNAPSHOT_EVERY = 1_000_000_000
+"""Updates of `messages` between two full snapshots of the conversation: in effect, never.
+
+A snapshot is a whole copy of the history written into one checkpoint (560 KiB at 1,000 short
+turns), so it is what would make storage grow faster than the transcript; it only saves a read
+from walking further back. The service reads through `checkpoints.head_cache`, which rebuilds a
+session's latest state from the one before it, so only a process's first read of a session walks
+back to the start. LangGraph still snapshots a channel after 5,000 supersteps without one
+(`LANGGRAPH_DELTA_MAX_SUPERSTEPS_SINCE_SNAPSHOT`): about every 1,400 turns.
 """
+
+
+MESSAGES_CHANNEL: DeltaChannel[list[AnyMessage]] = DeltaChannel(
+    cast("Callable[[Any, Sequence[Any]], Any]", merge_messages),
+    snapshot_frequency=MESSAGES_SNAPSHOT_EVERY,
+)
+"""How `messages` is stored and merged; a saver that rebuilds it itself needs the same channel."""
+DELTA_CHANNELS: dict[str, DeltaChannel[list[AnyMessage]]] = {"messages": MESSAGES_CHANNEL}
+"""The state's channels stored as deltas, by name (see `checkpoints.head_cache`)."""
 
 
 class AgentState(TypedDict):
@@ -44,8 +56,5 @@ class AgentState(TypedDict):
         remaining_steps: Managed by LangGraph (never saved): how many supersteps this run has left.
     """
 
-    messages: Annotated[
-        list[AnyMessage],
-        DeltaChannel(_messages_delta_reducer, snapshot_frequency=MESSAGES_SNAPSHOT_EVERY),
-    ]
+    messages: Annotated[list[AnyMessage], MESSAGES_CHANNEL]
     remaining_steps: RemainingSteps

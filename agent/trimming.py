@@ -5,14 +5,41 @@ than the last, and sooner or later over the model's context window. The cut keep
 messages that fit and always starts on a customer message (`trim_messages(start_on="human")`),
 so an assistant's tool calls are never separated from their results. The caller prepends the
 system prompt, which is never cut.
+
+Each message's token count is remembered (messages are never changed once saved), so a cut costs
+dictionary lookups for the messages it keeps instead of counting their text again at every turn.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
-from langchain_core.messages import BaseMessage, HumanMessage, trim_messages
+from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
+
+COUNTS_KEPT = 50_000
+"""Messages whose token counts are remembered (a few hundred bytes each)."""
+
+_counts: OrderedDict[int, tuple[BaseMessage, int]] = OrderedDict()
+"""By `id()` of a message: the message (so the id is not reused while kept) and its count."""
+
+
+def message_tokens(message: BaseMessage) -> int:
+    """`count_tokens_approximately([message])`, counted once per message object."""
+    kept = _counts.get(id(message))
+    if kept is not None and kept[0] is message:
+        return kept[1]
+    count = count_tokens_approximately([message])
+    _counts[id(message)] = (message, count)
+    if len(_counts) > COUNTS_KEPT:
+        _counts.popitem(last=False)
+    return count
+
+
+def tokens(messages: Sequence[BaseMessage]) -> int:
+    """`count_tokens_approximately(messages)`: it rounds each message up, so counts add up."""
+    return sum(message_tokens(message) for message in messages)
 
 
 def trim_for_model(messages: Sequence[BaseMessage], max_tokens: int) -> list[BaseMessage]:
@@ -22,8 +49,8 @@ def trim_for_model(messages: Sequence[BaseMessage], max_tokens: int) -> list[Bas
     approximate token counter, with two differences that matter to a chat service:
     - The current turn is never cut: when even the last customer message and what followed it do
       not fit, they are returned whole rather than an empty conversation.
-    - It costs time in proportion to what is kept, not to the whole history: only a tail a little
-      longer than the budget is handed to `trim_messages`.
+    - It costs time in proportion to what is kept, not to the whole history: one walk back from
+      the newest message, each message's count remembered.
 
     Args:
         messages: The saved conversation, oldest first, without the system prompt.
@@ -38,36 +65,30 @@ def trim_for_model(messages: Sequence[BaseMessage], max_tokens: int) -> list[Bas
     """
     if max_tokens <= 0:
         raise ValueError(f"max_tokens must be positive, got {max_tokens}")
-    tail = _tail_over_budget(messages, max_tokens)
-    kept = trim_messages(
-        tail,
-        max_tokens=max_tokens,
-        token_counter=count_tokens_approximately,
-        strategy="last",
-        start_on="human",
-        include_system=False,
-        allow_partial=False,
-    )
+    kept = _newest_that_fit(messages, max_tokens)
     current_turn = _current_turn(messages)
     if len(kept) < len(current_turn):
         return current_turn
     return kept
 
 
-def _tail_over_budget(messages: Sequence[BaseMessage], max_tokens: int) -> list[BaseMessage]:
-    """Returns the shortest suffix sure to hold more than `max_tokens`, or all of `messages`.
+def _newest_that_fit(messages: Sequence[BaseMessage], max_tokens: int) -> list[BaseMessage]:
+    """The cut of `trim_messages(strategy="last", start_on="human")`, in one walk from the end.
 
-    Each message is counted on its own, rounded up, so the running sum overstates the real total
-    by less than one token per message; subtracting the message count makes the test certain.
-    `trim_messages` keeps the longest suffix that fits, which lies inside any suffix that does
-    not, so trimming this tail gives the same answer as trimming everything.
+    The longest suffix within budget, then cut to its first customer message; counts add up, so
+    walking back from the newest message until the budget is passed finds that suffix.
     """
+    start = len(messages)
     total = 0
-    for walked, index in enumerate(range(len(messages) - 1, -1, -1), start=1):
-        total += count_tokens_approximately([messages[index]])
-        if total - walked > max_tokens:
-            return list(messages[index:])
-    return list(messages)
+    for index in range(len(messages) - 1, -1, -1):
+        total += message_tokens(messages[index])
+        if total > max_tokens:
+            break
+        start = index
+    for first in range(start, len(messages)):
+        if isinstance(messages[first], HumanMessage):
+            return list(messages[first:])
+    return []
 
 
 def _current_turn(messages: Sequence[BaseMessage]) -> list[BaseMessage]:

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from langchain_core.language_models import BaseChatModel
 
+from agent.state import DELTA_CHANNELS
 from api.chat_models import ChatModelChoice, choose_chat_model
 from api.errors import install_error_handlers
 from api.limits import RequestBodyLimit
@@ -24,6 +25,7 @@ from api.settings import Settings
 from api.turns.executor import ModelHealth, TurnExecutor
 from api.turns.manager import TurnManager
 from api.wiring import build_lex_graph, make_weather
+from checkpoints.head_cache import HeadCachingSaver
 from checkpoints.postgres.pool import is_postgres_url
 from checkpoints.postgres.storage import open_postgres_storage
 from checkpoints.saver import sqlite_path
@@ -64,9 +66,9 @@ async def open_services(
     services = ToolServices(
         appointments=storage.appointments, weather=make_weather(settings), clock=clock
     )
-    graph = build_lex_graph(
-        settings, choice, services, checkpointer=storage.checkpointer, clock=clock
-    )
+    # The graph reads sessions through the head cache; everything else uses the saver directly.
+    checkpointer = HeadCachingSaver(storage.checkpointer, DELTA_CHANNELS)
+    graph = build_lex_graph(settings, choice, services, checkpointer=checkpointer, clock=clock)
     health = ModelHealth()
     executor = TurnExecutor(
         graph,

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 import httpx
+from groq import AsyncGroq
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import (
     AIMessage,
@@ -269,3 +270,37 @@ def _as_tool_message(output: Any, call_id: str) -> ToolMessage:
     if isinstance(output, ToolMessage):
         return output
     return ToolMessage(content=str(output), tool_call_id=call_id)
+
+
+@dataclass
+class RequestReplay:
+    """Sends a request Lex made to the model again, with the Groq SDK alone, and times it.
+
+    This is the floor of one turn in the long session: the same system prompt, the same trimmed
+    history and the same tools Lex sent at that turn, so whatever the model call itself costs at
+    that length is taken out of Lex's time, and what is left is Lex's own work.
+
+    Attributes:
+        client: The Groq SDK client, pointed at the stand-in.
+    """
+
+    client: AsyncGroq
+
+    @classmethod
+    def create(cls, standin_url: str) -> RequestReplay:
+        """A replaying client on the stand-in, configured as the service's ChatGroq is."""
+        client = AsyncGroq(
+            api_key=BENCH_API_KEY, base_url=standin_url, max_retries=0, timeout=REQUEST_TIMEOUT_S
+        )
+        return cls(client)
+
+    async def seconds(self, body: dict[str, Any]) -> float:
+        """Time to the end of the streamed answer to `body`."""
+        known = {key: body[key] for key in ("model", "messages") if key in body}
+        extra = {key: value for key, value in body.items() if key not in known}
+        extra.pop("stream", None)
+        started = time.perf_counter()
+        stream = await self.client.chat.completions.create(**known, stream=True, extra_body=extra)
+        async for _ in stream:
+            pass
+        return time.perf_counter() - started

@@ -8,6 +8,7 @@ processes started here are ever stopped, each by its own process group.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -18,7 +19,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -153,6 +154,12 @@ class StandIn:
     def forget_requests(self) -> None:
         """Drops the requests the stand-in recorded (it keeps them all otherwise)."""
         self.command("forget")
+
+    def last_request(self, path: Path) -> dict[str, Any]:
+        """The body of the last chat request the stand-in received (written to `path`)."""
+        self.command(f"save {path}")
+        body: dict[str, Any] = json.loads(path.read_text())
+        return body
 
     def stop(self) -> None:
         """Asks the stand-in to quit, then stops it."""

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench import report
-from bench.clients import FloorClient, LangGraphDevClient, LexClient, TurnClient, TurnKind
+from bench.clients import (
+    FloorClient,
+    LangGraphDevClient,
+    LexClient,
+    RequestReplay,
+    TurnClient,
+    TurnKind,
+)
 from bench.processes import (
     ROOT,
     Child,
@@ -101,8 +108,8 @@ PROFILES: dict[str, Profile] = {
             "zero": {1: 12, 10: 100, 50: 300},
             "realistic": {1: 6, 10: 30, 50: 100},
         },
-        long_turns=400,
-        long_marks=(10, 100, 400),
+        long_turns=1000,
+        long_marks=(10, 100, 1000),
         memory_turns=5_000,
         memory_sessions=500,
     ),
@@ -114,8 +121,8 @@ PROFILES: dict[str, Profile] = {
             "zero": {1: 50, 10: 300, 50: 1000},
             "realistic": {1: 20, 10: 100, 50: 300},
         },
-        long_turns=400,
-        long_marks=(10, 100, 400),
+        long_turns=1000,
+        long_marks=(10, 100, 1000),
         memory_turns=10_000,
         memory_sessions=1_000,
     ),
@@ -243,7 +250,7 @@ async def run_all(run: Run) -> None:
         finally:
             lex.stop()
 
-        await long_session_phase(run, standin, lex_env, context_tokens)
+        await long_session_phase(run, standin, lex_env)
         await memory_phase(run, standin, lex_env)
         if profile.langgraph_dev:
             await langgraph_dev_phase(run, standin)
@@ -251,27 +258,34 @@ async def run_all(run: Run) -> None:
         standin.stop()
 
 
-async def long_session_phase(
-    run: Run, standin: StandIn, lex_env: dict[str, str], context_tokens: int | None
-) -> None:
+async def long_session_phase(run: Run, standin: StandIn, lex_env: dict[str, str]) -> None:
     """The long session on a server with a fresh database."""
     database = run.work_dir / "long.sqlite"
     lex = start_lex(standin.base_url, database, run.log_path("lex-long"), lex_env)
     try:
         async with http_client(1) as http:
             client = LexClient(http, lex.base_url, "bench")
-            floor = FloorClient.create(standin.base_url, context_tokens)
-            marks, timings = await long_session(
+            marks, timings, listing = await long_session(
                 client,
-                floor,
+                standin,
+                RequestReplay.create(standin.base_url),
                 database,
+                run.work_dir,
                 turns=run.profile.long_turns,
                 marks=run.profile.long_marks,
             )
         run.long = {
             "turns": run.profile.long_turns,
             "errors": sum(1 for t in timings if t.error is not None),
-            "marks": [{**asdict(m), "storage_ratio": round(m.storage_ratio, 3)} for m in marks],
+            "marks": [
+                {
+                    **asdict(m),
+                    "storage_ratio": round(m.storage_ratio, 3),
+                    "beyond_transcript_per_turn": round(m.beyond_transcript_per_turn),
+                }
+                for m in marks
+            ],
+            "listing_ms": asdict(listing),
             "end_ms_per_turn": [round(t.end_s * 1000, 1) for t in timings],
         }
     finally:

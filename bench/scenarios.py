@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import statistics
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bench.clients import FloorClient, LexClient, TurnClient, TurnKind, TurnTiming
+from bench.clients import LexClient, RequestReplay, TurnClient, TurnKind, TurnTiming
 from bench.load import (
     LoadResult,
     always,
@@ -27,7 +28,13 @@ from bench.load import (
     milliseconds,
     run_load,
 )
-from bench.processes import checkpoint_payload_bytes, database_bytes, peak_rss_bytes, rss_bytes
+from bench.processes import (
+    StandIn,
+    checkpoint_payload_bytes,
+    database_bytes,
+    peak_rss_bytes,
+    rss_bytes,
+)
 from bench.storage import read_transcript
 
 logger = logging.getLogger(__name__)
@@ -121,6 +128,15 @@ def phase_row(result: LoadResult) -> dict[str, Any]:
     return row
 
 
+LONG_SESSION_WINDOW = 10
+"""Turns before each mark whose plain turns are measured."""
+FLOOR_REPLAYS = 3
+"""Times each plain turn's model request is sent again; the fastest is its floor."""
+LISTING_SAMPLES = 7
+"""Timed reads of each listing after the long session; the median is kept."""
+CHECKPOINTS_LISTED = 100
+
+
 @dataclass(frozen=True)
 class LongSessionMark:
     """The state of the long session right after one of its turns.
@@ -129,7 +145,9 @@ class LongSessionMark:
         turn: The turn number (from 1).
         end_p50_ms: Median time to end of the plain turns among the last ten.
         first_chunk_p50_ms: Median time to first chunk of the same turns.
-        floor_end_p50_ms: Median time of the same model call made directly, with this history.
+        floor_end_p50_ms: Median time of the same turns' model requests, sent again as Lex sent
+            them (same prompt, trimmed history and tools) with the Groq SDK alone.
+        own_p50_ms: Median of each of those turns' time minus its own floor: Lex's own cost.
         database_bytes: Bytes the database file uses (tables, indexes, free space in pages).
         payload_bytes: Bytes of the checkpoint and write blobs alone.
         transcript_bytes: Bytes of the conversation serialized once.
@@ -141,6 +159,7 @@ class LongSessionMark:
     end_p50_ms: float | None
     first_chunk_p50_ms: float | None
     floor_end_p50_ms: float | None
+    own_p50_ms: float | None
     database_bytes: int
     payload_bytes: int
     transcript_bytes: int
@@ -152,52 +171,91 @@ class LongSessionMark:
         """Database bytes per transcript byte."""
         return self.database_bytes / self.transcript_bytes if self.transcript_bytes else 0.0
 
+    @property
+    def beyond_transcript_per_turn(self) -> float:
+        """Bytes stored per turn beyond the transcript's own bytes."""
+        return (self.database_bytes - self.transcript_bytes) / self.turn
 
-async def floor_with_history(
-    floor: FloorClient, history: list[Any], samples: int = 5
-) -> float | None:
-    """Median time of a plain turn's model call made directly on top of `history`."""
-    ends: list[float] = []
-    for _ in range(samples):
-        floor.sessions["long"] = list(history)
-        timing = await floor.turn("long", "plain")
-        if timing.error is None:
-            ends.append(timing.end_s)
-    return milliseconds(statistics.median(ends)) if ends else None
+
+@dataclass(frozen=True)
+class ListingTimes:
+    """Median times of the session reads after the long session, in milliseconds.
+
+    Attributes:
+        checkpoints_ms: `GET /sessions/{id}/checkpoints?limit=100`.
+        transcript_ms: `GET /sessions/{id}`.
+    """
+
+    checkpoints_ms: float
+    transcript_ms: float
+
+
+async def replayed_floor(replay: RequestReplay, body: dict[str, Any]) -> float:
+    """The fastest of a few sends of one model request, in seconds."""
+    return min([await replay.seconds(body) for _ in range(FLOOR_REPLAYS)])
+
+
+async def listing_times(lex: LexClient, session_id: str) -> ListingTimes:
+    """Times the checkpoint list and the transcript of one session."""
+    base = lex.url.removesuffix("/query")
+
+    async def median_ms(path: str, params: dict[str, Any] | None = None) -> float:
+        spent: list[float] = []
+        for _ in range(LISTING_SAMPLES):
+            started = time.perf_counter()
+            response = await lex.http.get(base + path, params=params)
+            spent.append(time.perf_counter() - started)
+            response.raise_for_status()
+        return milliseconds(statistics.median(spent)) or 0.0
+
+    return ListingTimes(
+        checkpoints_ms=await median_ms(
+            f"/sessions/{session_id}/checkpoints", {"limit": CHECKPOINTS_LISTED}
+        ),
+        transcript_ms=await median_ms(f"/sessions/{session_id}"),
+    )
 
 
 async def long_session(
     lex: LexClient,
-    floor: FloorClient,
+    standin: StandIn,
+    replay: RequestReplay,
     database: Path,
+    work_dir: Path,
     *,
     turns: int,
     marks: tuple[int, ...],
-) -> tuple[list[LongSessionMark], list[TurnTiming]]:
+) -> tuple[list[LongSessionMark], list[TurnTiming], ListingTimes]:
     """One session of `turns` turns (every fourth a tool turn), measured at each mark."""
     session = "long"
+    session_id = f"{lex.prefix}-{session}"
     timings: list[TurnTiming] = []
-    kinds: list[TurnKind] = []
     found: list[LongSessionMark] = []
+    request_file = work_dir / "last-request.json"
+    window: list[tuple[TurnTiming, dict[str, Any]]] = []
     for n in range(turns):
         kind = every_fourth_tool(n)
-        timings.append(await lex.turn(session, kind))
-        kinds.append(kind)
+        in_window = any(0 <= mark - (n + 1) < LONG_SESSION_WINDOW for mark in marks)
+        if in_window and not window:
+            standin.forget_requests()
+        timing = await lex.turn(session, kind)
+        timings.append(timing)
+        if in_window and kind == "plain" and timing.error is None:
+            window.append((timing, standin.last_request(request_file)))
         if n + 1 not in marks:
             continue
-        window = [
-            t
-            for t, k in zip(timings[-10:], kinds[-10:], strict=True)
-            if k == "plain" and t.error is None
-        ]
-        summary = latency_summary(window)
-        transcript = await read_transcript(database, f"{lex.prefix}-{session}")
+        floors = [await replayed_floor(replay, body) for _, body in window]
+        owns = [t.end_s - f for (t, _), f in zip(window, floors, strict=True)]
+        summary = latency_summary([t for t, _ in window])
+        window = []
+        transcript = await read_transcript(database, session_id)
         found.append(
             LongSessionMark(
                 turn=n + 1,
                 end_p50_ms=summary["end_p50_ms"],
                 first_chunk_p50_ms=summary["first_chunk_p50_ms"],
-                floor_end_p50_ms=await floor_with_history(floor, transcript.messages),
+                floor_end_p50_ms=milliseconds(statistics.median(floors)) if floors else None,
+                own_p50_ms=milliseconds(statistics.median(owns)) if owns else None,
                 database_bytes=database_bytes(database),
                 payload_bytes=checkpoint_payload_bytes(database),
                 transcript_bytes=transcript.serialized_bytes,
@@ -206,7 +264,9 @@ async def long_session(
             )
         )
         logger.info("long session: %s", found[-1])
-    return found, timings
+    listing = await listing_times(lex, session_id)
+    logger.info("long session listings: %s", listing)
+    return found, timings, listing
 
 
 async def memory_soak(

@@ -6,17 +6,20 @@ It serves `tests.support.groq_standin.GroqStandIn` with two differences that mat
   the end of every small response until the client's delayed ACK, about 40 ms per model call.
 - Commands on standard input, one per line, so one server serves every mode of the run:
   `latency FIRST_TOKEN_MS TOKENS_PER_S` (0 tokens/s: no delay), `forget` (drop the recorded
-  requests, which a long run would otherwise keep in memory) and `quit`.
+  requests, which a long run would otherwise keep in memory), `save PATH` (write the body of the
+  last chat request to PATH as JSON, for the floor to send again) and `quit`.
 It prints `ready PORT` once it accepts connections.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tests.support.groq_standin import GroqStandIn
 
@@ -51,6 +54,7 @@ class Controller:
 
         Raises:
             ValueError: An unknown command or bad arguments.
+            LookupError: `save` before any chat request.
         """
         match command.split():
             case []:
@@ -62,6 +66,8 @@ class Controller:
             case ["forget"]:
                 self.standin.reset()  # also restores the start-up latency
                 self._apply_latency()
+            case ["save", path]:
+                Path(path).write_text(json.dumps(self.standin.last_request.body))
             case ["quit"]:
                 return False
             case _:
@@ -86,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             try:
                 if not controller.apply(line):
                     break
-            except ValueError as error:
+            except (ValueError, LookupError) as error:
                 logger.error("%s", error)
             sys.stdout.write("ok\n")
             sys.stdout.flush()

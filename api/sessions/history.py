@@ -20,6 +20,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from api.errors import ApiError
+from checkpoints.head_cache import HeadCachingSaver
 from checkpoints.saver import thread_id_for
 
 logger = logging.getLogger(__name__)
@@ -80,15 +81,19 @@ async def read_history(
 ) -> list[StateSnapshot]:
     """Returns up to `limit` of a thread's newest checkpoints, newest first, fully read.
 
+    With the head cache, the checkpoints are rebuilt oldest first, each from its parent, before
+    LangGraph reads them newest first (which would otherwise walk the whole history for each).
+
     Args:
         graph: The graph compiled with the service's checkpointer.
         thread_id: The session's thread.
         limit: Most checkpoints read; older ones are left out.
     """
-    return [
-        snapshot
-        async for snapshot in graph.aget_state_history(thread_config(thread_id), limit=limit)
-    ]
+    config = thread_config(thread_id)
+    if isinstance(graph.checkpointer, HeadCachingSaver):
+        listed = [found async for found in graph.checkpointer.alist(config, limit=limit)]
+        await graph.checkpointer.remember_listed(listed)
+    return [snapshot async for snapshot in graph.aget_state_history(config, limit=limit)]
 
 
 async def read_head(

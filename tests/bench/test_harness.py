@@ -84,10 +84,12 @@ def overhead_row(target: str, turns_per_s: float, **extra: Any) -> dict[str, Any
 def test_targets_are_checked_against_their_limits() -> None:
     results = {
         "long_session": {
+            "turns": 1000,
             "marks": [
-                {"turn": 10, "end_p50_ms": 20.0, "storage_ratio": 1.5},
-                {"turn": 400, "end_p50_ms": 30.0, "storage_ratio": 3.5},
-            ]
+                {"turn": 10, "own_p50_ms": 8.0, "beyond_transcript_per_turn": 900},
+                {"turn": 1000, "own_p50_ms": 12.0, "beyond_transcript_per_turn": 1100},
+            ],
+            "listing_ms": {"checkpoints_ms": 12.5, "transcript_ms": 60.0},
         },
         "overhead": [
             overhead_row("lex", 1.0, concurrency=1, overhead_first_chunk_p50_ms=4.0),
@@ -96,12 +98,16 @@ def test_targets_are_checked_against_their_limits() -> None:
         ],
     }
     checks = {c["name"]: c for c in report.target_checks(results)}
-    storage = next(c for name, c in checks.items() if name.startswith("DB bytes"))
-    flat = next(c for name, c in checks.items() if name.startswith("turn 400"))
+    storage = next(c for name, c in checks.items() if name.startswith("bytes per turn"))
+    flat = next(c for name, c in checks.items() if name.startswith("Lex's own cost"))
+    listed = next(c for name, c in checks.items() if "checkpoints?limit=100" in name)
+    transcript = next(c for name, c in checks.items() if "(transcript)" in name)
     first = next(c for name, c in checks.items() if name.startswith("first chunk"))
     throughput = next(c for name, c in checks.items() if name.startswith("throughput"))
-    assert (storage["measured"], storage["met"]) == (3.5, False)
+    assert (storage["measured"], storage["met"]) == (1100, False)
     assert (flat["measured"], flat["met"]) == (1.5, False)
+    assert (listed["measured"], listed["met"]) == (12.5, True)
+    assert (transcript["measured"], transcript["met"]) == (60.0, False)
     assert (first["measured"], first["met"]) == (4.0, True)
     assert (throughput["measured"], throughput["met"]) == (2.5, True)
 
@@ -127,7 +133,9 @@ def test_a_tiny_run_measures_everything_against_real_servers(tmp_path: Path) -> 
     assert [m["turn"] for m in marks] == [2, 4]
     assert marks[1]["messages"] > marks[0]["messages"] > 0
     assert all(m["database_bytes"] > m["transcript_bytes"] > 0 for m in marks)
+    assert all(m["floor_end_p50_ms"] > 0 and m["own_p50_ms"] is not None for m in marks)
     assert results["long_session"]["errors"] == 0
+    assert results["long_session"]["listing_ms"]["checkpoints_ms"] > 0
 
     soak = next(m for m in results["memory"] if "sessions" in m["load"])
     assert soak["errors"] == 0 and soak["peak_rss_bytes"] > 10 * 2**20

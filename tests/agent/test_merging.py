@@ -1,0 +1,52 @@
+"""Appending messages quickly gives what LangGraph's delta reducer gives, in every case."""
+
+from __future__ import annotations
+
+import random
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
+from langgraph.graph.message import _messages_delta_reducer
+
+from agent.merging import merge_messages
+
+
+def view(messages: list[AnyMessage]) -> list[tuple[str | None, str, str]]:
+    return [(m.id, m.type, m.text) for m in messages]
+
+
+def test_merging_matches_the_reducer_over_random_steps() -> None:
+    rng = random.Random(7)
+    fast: list[AnyMessage] = []
+    reference: list[AnyMessage] = []
+    next_id = 0
+    for step in range(400):
+        writes: list[object] = []
+        for _ in range(rng.randint(1, 3)):
+            roll = rng.random()
+            known = [m.id for m in reference if m.id]
+            if roll < 0.7 or not known:
+                next_id += 1
+                writes.append([HumanMessage(f"m{next_id}", id=f"id-{next_id}")])
+            elif roll < 0.8:
+                writes.append(AIMessage(f"replaced at {step}", id=rng.choice(known)))
+            elif roll < 0.9:
+                writes.append([RemoveMessage(id=rng.choice(known))])
+            else:
+                writes.append({"role": "user", "content": f"dict {step}", "id": f"d-{step}"})
+        before = list(fast)
+        fast = merge_messages(fast, writes)
+        reference = _messages_delta_reducer(reference, writes)
+        assert view(fast) == view(reference)
+        assert view(before) == view(merge_messages(before, [])) or not before
+
+    # A stale list passed again (its ids moved on to the newer one) still merges correctly.
+    stale = reference[:-1]
+    added = [HumanMessage("late", id="late")]
+    assert view(merge_messages(stale, [added])) == view(_messages_delta_reducer(stale, [added]))
+
+
+def test_a_write_repeating_an_id_replaces_instead_of_appending() -> None:
+    first = merge_messages([], [[HumanMessage("hi", id="a")]])
+    again = merge_messages(first, [[AIMessage("x", id="b"), AIMessage("y", id="b")]])
+    assert view(again) == view(_messages_delta_reducer(first, [[AIMessage("y", id="b")]]))
+    assert view(first) == [("a", "human", "hi")]
