@@ -8,6 +8,7 @@ their tables set up, closed at shutdown.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
@@ -16,12 +17,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from langchain_core.language_models import BaseChatModel
 
 from agent.state import DELTA_CHANNELS
-from api.chat_models import ChatModelChoice, choose_chat_model
+from api.chat_models import GROQ_PROVIDER, ChatModelChoice, choose_chat_model
 from api.errors import install_error_handlers
 from api.limits import RequestBodyLimit
 from api.routes import health, page, query, sessions, turns
+from api.routes import metrics as metrics_route
 from api.services import LexServices
 from api.settings import Settings
+from api.telemetry.logs import configure_logging
+from api.telemetry.metrics import LexMetrics, mark_process_dead
+from api.telemetry.requests import RequestTelemetry
+from api.telemetry.tracing import Tracing, open_tracing
+from api.telemetry.turns import TurnTelemetry
 from api.turns.executor import ModelHealth, TurnExecutor
 from api.turns.manager import TurnManager
 from api.wiring import build_lex_graph, make_weather
@@ -36,14 +43,6 @@ from tools.domain.clock import Clock, utc_now
 logger = logging.getLogger(__name__)
 
 
-def configure_logging(level: str) -> None:
-    """Gives the root logger a handler unless the server (uvicorn) already configured one."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    root.setLevel(level.upper())
-
-
 def open_storage(
     settings: Settings, clock: Clock = utc_now
 ) -> AbstractAsyncContextManager[Storage]:
@@ -55,13 +54,34 @@ def open_storage(
     return open_sqlite_storage(sqlite_path(settings.database_url), clock)
 
 
+def substituted_models(settings: Settings, choice: ChatModelChoice) -> frozenset[str]:
+    """Returns the model answering in place of a configured one Groq retired, if any."""
+    if choice.provider == GROQ_PROVIDER and choice.model_name != settings.model_name:
+        return frozenset({choice.model_name})
+    return frozenset()
+
+
+def open_tracing_for(settings: Settings) -> Tracing:
+    """Returns the tracing the settings ask for (nothing when they ask for none)."""
+    key = settings.langsmith_api_key
+    return open_tracing(
+        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
+        service_name=settings.otel_service_name,
+        langsmith_api_key=key.get_secret_value() if key else None,
+        langsmith_project=settings.langsmith_project,
+        langsmith_endpoint=settings.langsmith_endpoint,
+    )
+
+
 async def open_services(
     stack: AsyncExitStack,
     settings: Settings,
     choice: ChatModelChoice,
     clock: Clock,
+    telemetry: TurnTelemetry | None = None,
 ) -> LexServices:
     """Opens the database and builds every live part; `stack` closes them at shutdown."""
+    telemetry = telemetry or TurnTelemetry()
     storage = await stack.enter_async_context(open_storage(settings, clock))
     services = ToolServices(
         appointments=storage.appointments, weather=make_weather(settings), clock=clock
@@ -76,6 +96,7 @@ async def open_services(
         health=health,
         durability=settings.checkpoint_durability,
         clock=clock,
+        telemetry=telemetry,
     )
     turns = TurnManager(on_busy=settings.on_busy)
     logger.info("Lex ready: model=%s/%s db=%s", choice.provider, choice.model_name, storage.engine)
@@ -98,15 +119,27 @@ def create_app(
         clock: Source of "now" for the prompt, the tools, bookings and the session list.
     """
     settings = settings or Settings()
-    configure_logging(settings.log_level)
+    configure_logging(
+        settings.log_level, settings.log_format, customer_text=settings.log_customer_text
+    )
+    metrics = LexMetrics.create()
+    tracing = open_tracing_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         choice = choose_chat_model(settings)
         if chat_model is not None:
             choice = ChatModelChoice(chat_model, "custom", type(chat_model).__name__)
+        telemetry = TurnTelemetry(
+            metrics,
+            tracing,
+            substituted_models(settings, choice),
+            log_customer_text=settings.log_customer_text,
+        )
         async with AsyncExitStack() as stack:
-            services = await open_services(stack, settings, choice, clock)
+            stack.callback(mark_process_dead, os.getpid())
+            stack.callback(tracing.shutdown)
+            services = await open_services(stack, settings, choice, clock, telemetry)
             app.state.lex = services
             try:
                 yield
@@ -121,15 +154,21 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
-    install_middleware(app, settings)
+    app.state.metrics = metrics
+    install_middleware(app, settings, metrics, tracing)
     install_error_handlers(app)
-    install_routes(app)
+    install_routes(app, settings)
     return app
 
 
-def install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Adds the body limit and CORS, in the order that keeps CORS headers on 413/415 answers."""
-    # Added first so it runs inside CORS: its 413/415 answers still carry CORS headers.
+def install_middleware(
+    app: FastAPI, settings: Settings, metrics: LexMetrics, tracing: Tracing
+) -> None:
+    """Adds the body limit, CORS and request telemetry, outermost last.
+
+    The body limit runs inside CORS, so its 413/415 answers still carry CORS headers; request
+    telemetry wraps everything, so every answer (a 413, a CORS refusal) is counted and has an id.
+    """
     app.add_middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
@@ -137,12 +176,15 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         allow_credentials=False,
         allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         allow_headers=["*"],
-        expose_headers=["Retry-After"],
+        expose_headers=["Retry-After", "X-Request-ID"],
     )
+    app.add_middleware(RequestTelemetry, metrics=metrics, tracing=tracing)
 
 
-def install_routes(app: FastAPI) -> None:
+def install_routes(app: FastAPI, settings: Settings) -> None:
     """Includes one router per resource and the chat page's static files."""
     for router in (page.router, health.router, query.router, turns.router, sessions.router):
         app.include_router(router)
+    if settings.metrics_enabled:
+        app.include_router(metrics_route.router)
     page.mount_static(app)

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.telemetry.logs import LogFormat
 from api.turns.manager import OnBusy
 from checkpoints.studio import DEFAULT_STUDIO_DATABASE_URL
 
@@ -84,6 +85,30 @@ class Settings(BaseSettings):
         default="simulated", description="simulated, or open-meteo for live weather."
     )
     log_level: str = Field(default="INFO", description="Root log level.")
+    log_format: LogFormat = Field(
+        default="text", description="text lines, or json: one JSON object per line."
+    )
+    log_customer_text: bool = Field(
+        default=False,
+        description="Let customer text reach the logs (library bodies at DEBUG, the message on "
+        "the turn line at DEBUG). Off: never, at any level.",
+    )
+    metrics_enabled: bool = Field(
+        default=False,
+        description="Serve GET /metrics (Prometheus) on the service's port; enable it where only "
+        "the monitoring network reaches that port.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OpenTelemetry collector (OTLP/HTTP, e.g. http://collector:4318): spans of "
+        "requests, turns, model and tool calls. Unset: no spans.",
+    )
+    otel_service_name: str = Field(default="lex", description="service.name of the spans.")
+    langsmith_api_key: SecretStr | None = Field(
+        default=None, description="LangSmith key: every turn traced to LangSmith. Unset: off."
+    )
+    langsmith_project: str | None = Field(default=None, description="LangSmith project.")
+    langsmith_endpoint: str | None = Field(default=None, description="LangSmith API URL.")
     studio_database_url: str = Field(
         default=DEFAULT_STUDIO_DATABASE_URL,
         description="SQLite copy of the database that `langgraph dev` (Studio) opens.",

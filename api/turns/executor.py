@@ -5,14 +5,14 @@ Whatever happens, nothing the customer said or saw is lost and the session stays
   an `error` event and `end`;
 - a failure or cancellation repairs the saved history: the customer's message is kept, tool calls
   left without a result get an error result, and the answer text already shown is saved;
-- one summary line per turn is logged at INFO (never the customer's text).
+- one summary line per turn is logged at INFO and the turn is measured (`api.telemetry.turns`),
+  never with the customer's text.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from agent.messages import stamped
 from agent.repair import close_dangling_tool_calls
 from api.sessions.transcript import TURN_OUTCOME_KEY
 from api.stream.events import TextChunk, TurnEnd, TurnError, TurnStatus
+from api.telemetry.turns import TurnTelemetry
 from api.turns.failures import ModelFailure, classify
 from api.turns.manager import Executor, TurnRun
 from api.turns.translate import TurnTranslator
@@ -115,12 +116,14 @@ class TurnExecutor:
         health: ModelHealth | None = None,
         durability: Durability = "async",
         clock: Clock = utc_now,
+        telemetry: TurnTelemetry | None = None,
     ) -> None:
         self.graph = graph
         self.clock = clock
         self.turn_timeout_s = turn_timeout_s
         self.durability: Durability = durability
         self.health = health or ModelHealth()
+        self.telemetry = telemetry or TurnTelemetry()
 
     def for_request(self, request: TurnRequest) -> Executor:
         """Returns the coroutine function a `TurnManager` runs for this request."""
@@ -133,26 +136,29 @@ class TurnExecutor:
     async def run(self, run: TurnRun, request: TurnRequest, after: TurnRun | None = None) -> None:
         """Runs the turn to its end, publishing every event to `run`."""
         translator = TurnTranslator()
+        observer = self.telemetry.observe(request.session_id, run.run_id)
         human = stamped(HumanMessage(content=request.query, id=str(uuid.uuid4())), self.clock())
         config = turn_config(request.session_id, run.run_id, request.config)
-        started = time.perf_counter()
+        config["callbacks"] = observer.callbacks
         status: TurnStatus = "completed"
         failure: ModelFailure | None = None
         try:
             if after is not None:
-                await after.wait_finished()  # queued behind the session's running turn
-            started = time.perf_counter()
-            async with asyncio.timeout(self.turn_timeout_s):
-                async for part in self.graph.astream(
-                    {"messages": [human]},
-                    config,
-                    context=Context(user_id=request.user_id, timezone=request.timezone),
-                    stream_mode=STREAM_MODES,
-                    durability=self.durability,
-                    version="v2",
-                ):
-                    for event in translator.feed(part):
-                        run.publish(event)
+                with observer.waiting():
+                    await after.wait_finished()  # queued behind the session's running turn
+            with observer.running():
+                async with asyncio.timeout(self.turn_timeout_s):
+                    async for part in self.graph.astream(
+                        {"messages": [human]},
+                        config,
+                        context=Context(user_id=request.user_id, timezone=request.timezone),
+                        stream_mode=STREAM_MODES,
+                        durability=self.durability,
+                        version="v2",
+                    ):
+                        for event in translator.feed(part):
+                            observer.saw(event)
+                            run.publish(event)
         except asyncio.CancelledError:
             # The task exists only for this turn: a cancel (stop button, shutdown) ends it here.
             status = "cancelled"
@@ -163,12 +169,13 @@ class TurnExecutor:
             status = "error"
             failure = classify(error)
             log = logger.warning if failure.retryable else logger.error
+            # The error's type and code only: Groq's error bodies may quote the conversation.
             log(
-                "turn failed: session=%s run=%s code=%s error=%r",
-                request.session_id,
+                "turn failed: session=%s run=%s code=%s error=%s",
+                observer.session,
                 run.run_id,
                 failure.code,
-                error,
+                type(error).__name__,
                 exc_info=failure.code == "internal_error",
             )
             if failure.operator_message:
@@ -190,16 +197,7 @@ class TurnExecutor:
                 },
             }
             await finish_despite_cancellation(self._repair(head, human, translator, shown, outcome))
-        latency_ms = round((time.perf_counter() - started) * 1000)
-        logger.info(
-            "turn session=%s run=%s outcome=%s tools=%s tokens=%s latency_ms=%d",
-            request.session_id,
-            run.run_id,
-            failure.code if failure else status,
-            ",".join(translator.tools_called) or "-",
-            translator.usage.get("total_tokens", 0),
-            latency_ms,
-        )
+        latency_ms = observer.finish(status, failure, translator.tools_called, request.query)
         details: dict[str, Any] = {
             "run_id": run.run_id,
             "thread_id": thread_id_for(request.session_id),

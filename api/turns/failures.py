@@ -8,6 +8,7 @@ mapped here to one `ModelFailure`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -94,6 +95,34 @@ def classify(error: BaseException) -> ModelFailure:
     if isinstance(error, groq.APIStatusError) and error.status_code >= 500:
         return ModelFailure("model_unavailable", UNAVAILABLE_MESSAGE, retryable=True)
     return ModelFailure("internal_error", GENERIC_MESSAGE, retryable=True)
+
+
+def model_call_status(error: BaseException) -> str:
+    """Names a failed model call for the metrics: `429`, `5xx`, `tool_use_failed`, ...
+
+    Unlike `classify`, this names one HTTP call's failure (after the Groq client's own retries),
+    not the turn's: a model call that fails over to a fallback still counts as a `429` here.
+    """
+    if isinstance(error, asyncio.CancelledError):
+        return "cancelled"
+    code = groq_error_code(error)
+    if code == TOOL_USE_FAILED:
+        return TOOL_USE_FAILED
+    if isinstance(error, groq.RateLimitError):
+        return "429"
+    if isinstance(error, groq.APIStatusError):
+        if error.status_code >= 500:
+            return "5xx"
+        if code in (MODEL_DECOMMISSIONED, MODEL_NOT_FOUND):
+            return code
+        return str(error.status_code)
+    if isinstance(error, groq.APITimeoutError | TimeoutError):
+        return "timeout"
+    if isinstance(error, groq.APIConnectionError | httpx.HTTPError):
+        return "connection_error"
+    if isinstance(error, groq.APIError):
+        return code or "api_error"
+    return "error"
 
 
 FALLBACK_ON: tuple[type[BaseException], ...] = (

@@ -1,0 +1,163 @@
+"""`GET /metrics` on a real server: the numbers move with turns, failures, fallbacks and bookings.
+
+Model calls go through the real ChatGroq client to the stand-in Groq server, scripted per test.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.app_server import ServerFactory
+from tests.support.fixtures import TEST_API_KEY
+from tests.support.groq_standin import Error, GroqStandIn, Text, ToolCall, ToolCalls
+from tests.support.metrics import moved, scrape
+from tests.support.sse import parse_sse
+
+PRIMARY = "llama-3.3-70b-versatile"
+FALLBACK = "llama-3.1-8b-instant"
+BOOK_MIAMI = {
+    "dealership_id": "miami",
+    "date": "2026-11-26",
+    "time": "10:00",
+    "car_model": "SuperCar GT",
+}
+
+
+def groq_metrics_settings(standin: GroqStandIn, **extra: Any) -> dict[str, Any]:
+    return {
+        "model_provider": "auto",
+        "groq_api_key": TEST_API_KEY,
+        "groq_api_base": standin.base_url,
+        "model_max_retries": 0,
+        "metrics_enabled": True,
+        **extra,
+    }
+
+
+def ask(base_url: str, query: str, session_id: str) -> list[Any]:
+    body = {"query": query, "session_id": session_id, "stream_format": "json"}
+    response = httpx.post(f"{base_url}/query", json=body, timeout=30)
+    assert response.status_code == 200
+    return parse_sse(response.text)
+
+
+def test_metrics_are_not_served_unless_enabled(lex_url: str) -> None:
+    assert httpx.get(f"{lex_url}/metrics").status_code == 404
+
+
+def test_turns_tools_tokens_and_bookings_move_the_metrics(
+    lex_server: ServerFactory, groq_standin: GroqStandIn
+) -> None:
+    with lex_server(**groq_metrics_settings(groq_standin)) as base_url:
+        before = scrape(base_url)
+        ask(base_url, "What's the weather in Miami?", "metrics-1")  # auto: get_weather, then text
+        groq_standin.script(
+            ToolCalls([ToolCall("schedule_appointment", BOOK_MIAMI)]), Text("Booked!")
+        )
+        booked = ask(base_url, "Book the GT at Miami", "metrics-1")
+        card = next(e.json()["output"] for e in booked if e.event == "tool_output")
+        groq_standin.script(
+            ToolCalls(
+                [ToolCall("cancel_appointment", {"confirmation_id": card["confirmation_id"]})]
+            ),
+            Text("Cancelled."),
+        )
+        ask(base_url, "Cancel it", "metrics-1")
+        groq_standin.script(
+            ToolCalls([ToolCall("schedule_appointment", {**BOOK_MIAMI, "time": "03:00"})]),
+            Text("That time is not available."),
+        )
+        ask(base_url, "Book the GT at 3 in the night", "metrics-1")
+        after = scrape(base_url)
+
+    assert moved(before, after, "lex_turns_total", outcome="completed") == 4
+    assert moved(before, after, "lex_tool_calls_total", tool="get_weather", status="success") == 1
+    assert (
+        moved(before, after, "lex_tool_calls_total", tool="schedule_appointment", status="error")
+        == 1
+    )
+    assert moved(before, after, "lex_bookings_total", action="made") == 1
+    assert moved(before, after, "lex_bookings_total", action="cancelled") == 1
+    assert moved(before, after, "lex_model_calls_total", model=PRIMARY, status="ok") == 8
+    assert moved(before, after, "lex_model_tokens_total", model=PRIMARY, direction="input") > 100
+    assert moved(before, after, "lex_model_tokens_total", model=PRIMARY, direction="output") > 4
+    assert moved(before, after, "lex_turn_first_chunk_seconds_count") == 4
+    assert moved(before, after, "lex_turn_seconds_count") == 4
+    assert moved(before, after, "lex_http_requests_total", route="/query", status="200") == 4
+    assert after.value("lex_turns_running") == 0
+
+
+def test_failures_fallbacks_and_tool_use_failed_are_counted_by_model_and_status(
+    lex_server: ServerFactory, groq_standin: GroqStandIn
+) -> None:
+    settings = groq_metrics_settings(groq_standin, model_fallbacks=FALLBACK)
+    with lex_server(**settings) as base_url:
+        before = scrape(base_url)
+        groq_standin.script(Error.rate_limited(), Text("From the fallback."))
+        ask(base_url, "hello", "metrics-fallback")
+        groq_standin.script(Error.tool_use_failed(), Text("Second try worked."))
+        ask(base_url, "hello again", "metrics-fallback")
+        groq_standin.script(Error.service_unavailable(), Error.service_unavailable())
+        failed = ask(base_url, "anyone there?", "metrics-fallback")
+        after = scrape(base_url)
+
+    assert failed[-1].json()["status"] == "error"
+    assert moved(before, after, "lex_model_calls_total", model=PRIMARY, status="429") == 1
+    assert moved(before, after, "lex_model_calls_total", model=FALLBACK, status="fallback") == 1
+    assert (
+        moved(before, after, "lex_model_calls_total", model=PRIMARY, status="tool_use_failed") == 1
+    )
+    assert moved(before, after, "lex_model_calls_total", model=PRIMARY, status="ok") == 1
+    assert moved(before, after, "lex_model_calls_total", model=PRIMARY, status="5xx") == 1
+    assert moved(before, after, "lex_model_calls_total", model=FALLBACK, status="5xx") == 1
+    assert moved(before, after, "lex_turns_total", outcome="completed") == 2
+    assert moved(before, after, "lex_turns_total", outcome="model_unavailable") == 1
+
+
+def test_a_retired_model_answers_as_a_substitution(
+    lex_server: ServerFactory, groq_standin: GroqStandIn
+) -> None:
+    settings = groq_metrics_settings(groq_standin, model_name="llama3-70b-8192")
+    with lex_server(**settings) as base_url:
+        before = scrape(base_url)
+        ask(base_url, "hello", "metrics-substitution")
+        after = scrape(base_url)
+    assert moved(before, after, "lex_model_calls_total", model=PRIMARY, status="substitution") == 1
+
+
+def test_running_and_queued_turns_are_gauges(
+    lex_server: ServerFactory, groq_standin: GroqStandIn
+) -> None:
+    settings = groq_metrics_settings(groq_standin, on_busy="enqueue")
+    groq_standin.script(Text("Slow answer.", first_token_delay_s=1.5), Text("Next one."))
+    with lex_server(**settings) as base_url:
+        threads = [
+            threading.Thread(target=ask, args=(base_url, query, "metrics-busy"))
+            for query in ("first", "second")
+        ]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.3)
+        during = scrape(base_url)
+        for thread in threads:
+            thread.join(timeout=30)
+        after = scrape(base_url)
+    assert during.value("lex_turns_running") == 1
+    assert during.value("lex_turns_queued") == 1
+    assert after.value("lex_turns_running") == 0
+    assert after.value("lex_turns_queued") == 0
+
+
+@pytest.mark.parametrize("given", ["lb-7f3a9c", "a" * 200, "bad id with spaces"])
+def test_every_answer_carries_a_request_id(lex_url: str, given: str) -> None:
+    response = httpx.get(f"{lex_url}/health", headers={"X-Request-ID": given})
+    returned = response.headers["x-request-id"]
+    if given == "lb-7f3a9c":
+        assert returned == given
+    else:
+        assert returned != given and len(returned) == 32

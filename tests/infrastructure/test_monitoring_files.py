@@ -1,0 +1,61 @@
+"""The Prometheus scrape config and the Grafana dashboard agree with the metrics Lex exports."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from api.telemetry.metrics import LexMetrics
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infrastructure"
+COMPOSE: dict[str, Any] = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
+PROMETHEUS: dict[str, Any] = yaml.safe_load((INFRA / "prometheus" / "prometheus.yml").read_text())
+DASHBOARD: dict[str, Any] = json.loads((INFRA / "grafana" / "dashboards" / "lex.json").read_text())
+METRIC_NAME = re.compile(r"\blex_[a-z_]+\b")
+SERIES_SUFFIXES = ("_total", "_bucket", "_count", "_sum", "_created")
+
+
+def exported_series() -> set[str]:
+    """Every series name Lex's exposition can contain."""
+    metrics = LexMetrics.create()
+    names = set()
+    for family in metrics.registry.collect():
+        names.add(family.name)
+        names.update(family.name + suffix for suffix in SERIES_SUFFIXES)
+    return names
+
+
+def test_every_dashboard_query_reads_a_metric_lex_exports() -> None:
+    exported = exported_series()
+    expressions = [t["expr"] for p in DASHBOARD["panels"] for t in p["targets"]]
+    used = {name for expr in expressions for name in METRIC_NAME.findall(expr)}
+    assert used and used <= exported, used - exported
+    families = {name.removesuffix("_total") for name in used}
+    for wanted in ("lex_turns", "lex_model_calls", "lex_model_tokens", "lex_bookings"):
+        assert wanted in families
+
+
+def test_prometheus_scrapes_the_lex_service_on_its_port() -> None:
+    job = next(j for j in PROMETHEUS["scrape_configs"] if j["job_name"] == "lex")
+    assert job["metrics_path"] == "/metrics"
+    (target,) = job["static_configs"][0]["targets"]
+    host, _, port = target.partition(":")
+    lex = COMPOSE["services"][host]
+    assert f"{port}:{port}" in lex["ports"]
+    assert lex["environment"]["METRICS_ENABLED"] == "true"
+
+
+def test_compose_mounts_the_monitoring_files_that_exist() -> None:
+    for name in ("prometheus", "grafana"):
+        service = COMPOSE["services"][name]
+        assert service["profiles"] == ["monitoring"]
+        for volume in service["volumes"]:
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (INFRA / source).exists(), source
+        assert all(port.startswith("127.0.0.1:") for port in service["ports"])
