@@ -23,7 +23,7 @@ from langgraph.types import Checkpointer, RetryPolicy
 
 from agent.context import Context
 from agent.messages import stamped
-from agent.model_call import ToolCallingModels, stream_answer
+from agent.model_call import ModelFailureHook, ModelLineup, ToolCallingModels, stream_answer
 from agent.prompts import build_system_prompt
 from agent.repair import valid_model_input
 from agent.state import AgentState
@@ -62,6 +62,9 @@ class GraphOptions:
             saved history is never trimmed.
         model_named: Builds the model a run asks for by `Context.model_name` (Studio's run
             setting); without it, or without a name, the configured model answers.
+        lineup: The models that answer now, read at every call (the answering one first, then
+            its fallbacks); None for `model` then `fallback_models`.
+        on_model_failure: Told of every failed model call, before a fallback or the error.
     """
 
     clock: Clock = utc_now
@@ -71,6 +74,8 @@ class GraphOptions:
     model_retry: RetryPolicy | None = None
     context_tokens: int | None = None
     model_named: Callable[[str], BaseChatModel] | None = None
+    lineup: ModelLineup | None = None
+    on_model_failure: ModelFailureHook | None = None
 
 
 def route_model_output(state: AgentState) -> Literal["tools", "__end__"]:
@@ -101,17 +106,15 @@ def build_graph(
     """Builds the uncompiled agent graph.
 
     Args:
-        model: The chat model (ChatGroq, the offline model, or a test double).
+        model: The chat model (ChatGroq, the offline model, or a test double); `options.lineup`
+            replaces it when set.
         tools: The tools the model may call.
         options: How the model is called; the defaults when None.
     """
     options = options or GraphOptions()
+    fixed_lineup = [model, *options.fallback_models]
     models = ToolCallingModels(
-        model,
-        tools,
-        fallbacks=options.fallback_models,
-        fallback_on=options.fallback_on,
-        model_named=options.model_named,
+        options.lineup or (lambda: fixed_lineup), tools, model_named=options.model_named
     )
 
     async def call_model(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -124,8 +127,12 @@ def build_graph(
             # Trimming first keeps the per-call cost proportional to what is sent.
             history = trim_for_model(history, options.context_tokens)
         history = valid_model_input(history)
-        model_for_run = models.for_run(context.model_name)
-        response = await stream_answer(model_for_run, [SystemMessage(system), *history])
+        response = await stream_answer(
+            models.for_run(context.model_name),
+            [SystemMessage(system), *history],
+            fallback_on=options.fallback_on,
+            on_failure=options.on_model_failure,
+        )
         response = guard_answer(response, state["remaining_steps"])
         return {"messages": [stamped(response, options.clock())]}
 

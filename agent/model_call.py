@@ -1,13 +1,16 @@
-"""One model call: the model (with tools, fallbacks, or another model by name) streams one answer.
+"""One model call: the answering model (then its fallbacks, in order) streams one answer.
 
 Tokens reach LangGraph's `messages` stream as the model produces them; the node gets the whole
-answer back. A failure after visible text is its own error, because retrying or falling back then
-would show the customer a second answer glued to the first.
+answer back, without reasoning. A failure after visible text is its own error, because retrying or
+falling back then would show the customer a second answer glued to the first. Which models answer
+may change between calls (a model Groq retired mid-deployment), so the line-up is read per call.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import (
@@ -18,6 +21,10 @@ from langchain_core.messages import (
 )
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
+
+from agent.reasoning import strip_think_blocks, without_reasoning
+
+logger = logging.getLogger(__name__)
 
 ToolCallingModel = Runnable[LanguageModelInput, BaseMessage]
 
@@ -30,12 +37,40 @@ class AnswerInterrupted(Exception):
     """
 
 
-async def stream_answer(model: ToolCallingModel, messages: list[BaseMessage]) -> AIMessage:
-    """Streams one model answer (tokens reach LangGraph's stream) and returns it whole.
+@dataclass(frozen=True)
+class ModelFailed:
+    """A model call failed before any text reached the customer.
 
-    Raises:
-        AnswerInterrupted: The model failed after streaming some text.
+    Attributes:
+        model: The id of the model that failed.
+        error: What it raised.
+        next_model: The id tried next, or None when none is left (the error then ends the call).
     """
+
+    model: str
+    error: BaseException
+    next_model: str | None
+
+
+ModelFailureHook = Callable[[ModelFailed], None]
+"""Told of every failed model call (fallbacks, a model Groq no longer serves)."""
+
+
+def model_id(model: BaseChatModel) -> str:
+    """The model's id (`model_name` for ChatGroq), else its class name."""
+    name = getattr(model, "model_name", None)
+    return name if isinstance(name, str) and name else type(model).__name__
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model a call may be answered by: its id and the model with the tools bound."""
+
+    name: str
+    model: ToolCallingModel
+
+
+async def _stream_one(model: ToolCallingModel, messages: list[BaseMessage]) -> AIMessage:
     answer: BaseMessageChunk | None = None
     try:
         async for chunk in model.astream(messages):
@@ -43,55 +78,92 @@ async def stream_answer(model: ToolCallingModel, messages: list[BaseMessage]) ->
                 raise TypeError(f"chat model streamed {type(chunk).__name__}, not a chunk")
             answer = chunk if answer is None else answer + chunk
     except Exception as error:
-        if answer is not None and answer.text.strip():
+        if answer is not None and strip_think_blocks(answer.text).strip():
             raise AnswerInterrupted(str(error)) from error
         raise
     message = message_chunk_to_message(answer) if answer is not None else AIMessage(content="")
     if not isinstance(message, AIMessage):
         raise TypeError(f"chat model returned {type(message).__name__}, not AIMessage")
-    return message
+    return without_reasoning(message)
+
+
+async def stream_answer(
+    candidates: Sequence[Candidate],
+    messages: list[BaseMessage],
+    *,
+    fallback_on: tuple[type[BaseException], ...] = (Exception,),
+    on_failure: ModelFailureHook | None = None,
+) -> AIMessage:
+    """Streams one answer from the first candidate that gives one and returns it whole.
+
+    A candidate failing with one of `fallback_on` before any text was shown hands the call to the
+    next one; `on_failure` hears of every failure.
+
+    Raises:
+        AnswerInterrupted: A model failed after streaming some text.
+    """
+    if not candidates:
+        raise ValueError("no model to answer with")
+    for index, candidate in enumerate(candidates):
+        try:
+            return await _stream_one(candidate.model, messages)
+        except AnswerInterrupted:
+            raise
+        except Exception as error:
+            last = index == len(candidates) - 1 or not isinstance(error, fallback_on)
+            next_model = None if last else candidates[index + 1].name
+            if on_failure is not None:
+                on_failure(ModelFailed(candidate.name, error, next_model))
+            if last:
+                raise
+            logger.warning(
+                "model fallback: %s failed (%s); trying %s",
+                candidate.name,
+                type(error).__name__,
+                next_model,
+            )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+ModelLineup = Callable[[], Sequence[BaseChatModel]]
+"""Returns the models that answer now: the answering one first, then its fallbacks."""
 
 
 class ToolCallingModels:
-    """The configured model with the tools bound and its fallbacks, and others built by name.
+    """The answering model and its fallbacks with the tools bound, and others built by name.
 
     Args:
-        model: The chat model that answers by default.
+        lineup: The models that answer now, read at every call.
         tools: The tools every model is bound to.
-        fallbacks: Models tried in order when a model fails with one of `fallback_on`.
-        fallback_on: The errors that move on to the next fallback model.
         model_named: Builds the model a run names (Studio's `model_name` run setting).
     """
 
     def __init__(
         self,
-        model: BaseChatModel,
+        lineup: ModelLineup,
         tools: Sequence[BaseTool],
         *,
-        fallbacks: Sequence[BaseChatModel] = (),
-        fallback_on: tuple[type[BaseException], ...] = (Exception,),
         model_named: Callable[[str], BaseChatModel] | None = None,
     ) -> None:
+        self._lineup = lineup
         self._tools = list(tools)
-        self._fallbacks = list(fallbacks)
-        self._fallback_on = fallback_on
         self._model_named = model_named
-        self._default = self._bind(model)
-        self._by_name: dict[str, ToolCallingModel] = {}
+        # Keyed by identity; the model is kept so its id is never reused by another object.
+        self._bound: dict[int, tuple[BaseChatModel, Candidate]] = {}
+        self._by_name: dict[str, Candidate] = {}
 
-    def _bind(self, primary: BaseChatModel) -> ToolCallingModel:
-        bound: ToolCallingModel = primary.bind_tools(self._tools)
-        if self._fallbacks:
-            bound = bound.with_fallbacks(
-                [fallback.bind_tools(self._tools) for fallback in self._fallbacks],
-                exceptions_to_handle=self._fallback_on,
-            )
-        return bound
+    def _candidate(self, model: BaseChatModel) -> Candidate:
+        known = self._bound.get(id(model))
+        if known is None:
+            known = (model, Candidate(model_id(model), model.bind_tools(self._tools)))
+            self._bound[id(model)] = known
+        return known[1]
 
-    def for_run(self, model_name: str | None) -> ToolCallingModel:
-        """Returns the model a run asks for by name, or the configured one."""
+    def for_run(self, model_name: str | None) -> list[Candidate]:
+        """Returns the models a run is answered by: the one it names, or the line-up."""
         if self._model_named is None or not model_name:
-            return self._default
+            return [self._candidate(model) for model in self._lineup()]
         if model_name not in self._by_name:
-            self._by_name[model_name] = self._bind(self._model_named(model_name))
-        return self._by_name[model_name]
+            model = self._model_named(model_name)
+            self._by_name[model_name] = Candidate(model_name, model.bind_tools(self._tools))
+        return [self._by_name[model_name]]

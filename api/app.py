@@ -7,9 +7,11 @@ their tables set up, closed at shutdown.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
@@ -17,7 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from langchain_core.language_models import BaseChatModel
 
 from agent.state import DELTA_CHANNELS
-from api.chat_models import GROQ_PROVIDER, ChatModelChoice, choose_chat_model
+from api.chat_models import ChatModelChoice, choose_chat_model, recheck_served_models
 from api.errors import install_error_handlers
 from api.limits import RequestBodyLimit
 from api.routes import health, page, query, sessions, turns
@@ -54,11 +56,9 @@ def open_storage(
     return open_sqlite_storage(sqlite_path(settings.database_url), clock)
 
 
-def substituted_models(settings: Settings, choice: ChatModelChoice) -> frozenset[str]:
-    """Returns the model answering in place of a configured one Groq retired, if any."""
-    if choice.provider == GROQ_PROVIDER and choice.model_name != settings.model_name:
-        return frozenset({choice.model_name})
-    return frozenset()
+def substituted_models(choice: ChatModelChoice) -> Iterable[str]:
+    """The model answering in place of a configured one Groq retired, read afresh every turn."""
+    return choice.groq.substituted if choice.groq is not None else frozenset()
 
 
 def open_tracing_for(settings: Settings) -> Tracing:
@@ -99,10 +99,31 @@ async def open_services(
         telemetry=telemetry,
     )
     turns = TurnManager(on_busy=settings.on_busy)
-    logger.info("Lex ready: model=%s/%s db=%s", choice.provider, choice.model_name, storage.engine)
+    logger.info(
+        "Lex ready: model=%s/%s db=%s", choice.provider, choice.current_name, storage.engine
+    )
     return LexServices(
         settings, graph, storage.checkpointer, choice, turns, executor, health, storage
     )
+
+
+def start_model_recheck(stack: AsyncExitStack, settings: Settings, choice: ChatModelChoice) -> None:
+    """Re-lists Groq's served models in the background, so a retirement needs no restart."""
+    if choice.groq is None or settings.model_recheck_interval_s <= 0:
+        return
+    if settings.groq_api_key is None:
+        return
+    task = asyncio.create_task(
+        recheck_served_models(choice.groq, settings.model_recheck_interval_s),
+        name="lex-model-recheck",
+    )
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
 
 
 def create_app(
@@ -127,19 +148,22 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        choice = choose_chat_model(settings)
         if chat_model is not None:
             choice = ChatModelChoice(chat_model, "custom", type(chat_model).__name__)
+        else:
+            # Listing Groq's served models is a blocking HTTP call.
+            choice = await asyncio.to_thread(choose_chat_model, settings)
         telemetry = TurnTelemetry(
             metrics,
             tracing,
-            substituted_models(settings, choice),
+            substituted_models(choice),
             log_customer_text=settings.log_customer_text,
         )
         async with AsyncExitStack() as stack:
             stack.callback(mark_process_dead, os.getpid())
             stack.callback(tracing.shutdown)
             services = await open_services(stack, settings, choice, clock, telemetry)
+            start_model_recheck(stack, settings, choice)
             app.state.lex = services
             try:
                 yield

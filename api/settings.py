@@ -15,10 +15,11 @@ from api.telemetry.logs import LogFormat
 from api.turns.manager import OnBusy
 from checkpoints.studio import DEFAULT_STUDIO_DATABASE_URL
 
-DEFAULT_MODEL_NAME = "llama-3.3-70b-versatile"
-
 ModelProvider = Literal["auto", "groq", "offline"]
 WeatherProviderName = Literal["simulated", "open-meteo"]
+ReasoningEffort = Literal["low", "medium", "high"]
+NO_FALLBACKS = "none"
+"""MODEL_FALLBACKS value that turns fallbacks off."""
 
 
 class Settings(BaseSettings):
@@ -38,13 +39,34 @@ class Settings(BaseSettings):
         default="auto",
         description="auto: Groq when a key is set, else offline; groq; offline.",
     )
-    model_name: str = Field(default=DEFAULT_MODEL_NAME, description="Groq model id.")
+    model_name: str | None = Field(
+        default=None,
+        description="Groq model id; unset: the first served of Llama 3.3 70B, gpt-oss-120b, "
+        "gpt-oss-20b, ... A retired or unserved id is replaced by a served one.",
+    )
+    model_strict: bool = Field(
+        default=False, description="Answer only with MODEL_NAME, never a substitute."
+    )
+    reasoning_effort: ReasoningEffort = Field(
+        default="low", description="How hard gpt-oss models reason (low answers fastest)."
+    )
+    model_temperature: float = Field(default=0.5, ge=0, le=2, description="Sampling temperature.")
+    model_max_tokens: int = Field(
+        default=2048, ge=64, description="Most tokens of one model answer, reasoning included."
+    )
+    model_recheck_interval_s: float = Field(
+        default=3600.0,
+        ge=0,
+        description="How often the served Groq models are listed again (0: only at startup).",
+    )
     model_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one Groq call.")
     model_max_retries: int = Field(
         default=2, ge=0, description="Retries of 429, 5xx, timeouts inside the Groq client."
     )
     model_fallbacks: str = Field(
-        default="", description="Comma-separated Groq model ids tried in order when one fails."
+        default="",
+        description="Comma-separated Groq model ids tried in order when one fails; unset: "
+        "served models of the preference chain; none: no fallbacks.",
     )
     tool_use_failed_attempts: int = Field(
         default=3, ge=1, description="Model calls tried when Groq answers 400 tool_use_failed."
@@ -118,8 +140,12 @@ class Settings(BaseSettings):
     )
 
     @property
-    def model_fallback_list(self) -> list[str]:
-        """The fallback Groq model ids, in order."""
+    def model_fallback_list(self) -> list[str] | None:
+        """The configured fallback Groq model ids in order; None when unset (the default chain)."""
+        if not self.model_fallbacks.strip():
+            return None
+        if self.model_fallbacks.strip().lower() == NO_FALLBACKS:
+            return []
         return [name.strip() for name in self.model_fallbacks.split(",") if name.strip()]
 
     @property

@@ -47,6 +47,8 @@ def graph_options(settings: Settings, choice: ChatModelChoice, clock: Clock) -> 
         ),
         context_tokens=settings.context_tokens,
         model_named=choice.model_named,
+        lineup=choice.groq.lineup if choice.groq is not None else None,
+        on_model_failure=choice.groq.on_model_failure if choice.groq is not None else None,
     )
 
 

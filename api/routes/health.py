@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from api.chat_models import ChatModelChoice
 from api.deps import ServicesDep
-from api.schemas.query import HealthResponse, ModelInfo
+from api.schemas.query import HealthResponse, ModelInfo, ModelResolutionInfo
 from api.services import LexServices
 
 logger = logging.getLogger(__name__)
@@ -20,13 +21,7 @@ router = APIRouter(tags=["health"])
 @router.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
 async def health(services: ServicesDep) -> JSONResponse:
     """Reports whether the service can answer: the model in use and the database."""
-    choice = services.chat_model
-    model = ModelInfo(
-        provider=choice.provider,
-        name=choice.model_name,
-        warning=choice.warning,
-        error=services.model_health.operator_error,
-    )
+    model = model_info(services.chat_model, services.model_health.operator_error)
     try:
         await services.storage.ping()
         database = "ok"
@@ -39,6 +34,34 @@ async def health(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
 
 
+def model_info(choice: ChatModelChoice, error: str | None) -> ModelInfo:
+    """What `/health` says about the model: the one answering now and how it was chosen."""
+    if choice.groq is None:
+        return ModelInfo(
+            provider=choice.provider, name=choice.model_name, warning=choice.warning, error=error
+        )
+    resolution = choice.groq.resolution
+    warning = choice.warning
+    if resolution.replaced is not None or resolution.served is None:
+        warning = resolution.reason
+    return ModelInfo(
+        provider=choice.provider,
+        name=resolution.model,
+        warning=warning,
+        error=error,
+        resolution=ModelResolutionInfo(
+            requested=resolution.requested,
+            answering=resolution.model,
+            replaced=resolution.replaced,
+            reason=resolution.reason,
+            fallbacks=list(resolution.fallbacks),
+            served_listed=resolution.served is not None,
+            substitutions=choice.groq.switches["substitution"],
+            fallbacks_taken=choice.groq.switches["fallback"],
+        ),
+    )
+
+
 def status_document(services: LexServices) -> dict[str, Any]:
     """A small status document, as the original backend answered at `GET /`.
 
@@ -47,6 +70,6 @@ def status_document(services: LexServices) -> dict[str, Any]:
     return {
         "service": "Lex, the SuperCar virtual sales assistant",
         "status": "ok",
-        "model": services.chat_model.model_name,
+        "model": services.chat_model.current_name,
         "endpoints": {"query": "POST /query", "health": "GET /health", "docs": "GET /docs"},
     }

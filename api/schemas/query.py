@@ -82,14 +82,43 @@ class QueryRequest(BaseModel):
         return query
 
 
+class ModelResolutionInfo(BaseModel):
+    """How the answering Groq model was chosen (operator detail)."""
+
+    requested: str | None = Field(
+        description="MODEL_NAME, or null when unset.", examples=["llama-3.3-70b-versatile"]
+    )
+    answering: str = Field(
+        description="The model id that answers.", examples=["openai/gpt-oss-120b"]
+    )
+    replaced: str | None = Field(
+        description="The configured id another model answers for, or null.",
+        examples=["llama-3.3-70b-versatile"],
+    )
+    reason: str = Field(
+        description="Why this model answers.",
+        examples=[
+            "llama-3.3-70b-versatile is retired for this account; answering with "
+            "openai/gpt-oss-120b"
+        ],
+    )
+    fallbacks: list[str] = Field(description="Models tried in order when it fails.")
+    served_listed: bool = Field(description="Whether Groq's list of served models was read.")
+    substitutions: int = Field(description="Times the answering model changed since startup.")
+    fallbacks_taken: int = Field(description="Model calls handed to a fallback since startup.")
+
+
 class ModelInfo(BaseModel):
     """The chat model answering."""
 
     provider: str = Field(description="groq or offline.", examples=["groq"])
-    name: str = Field(description="Model id.", examples=["llama-3.3-70b-versatile"])
+    name: str = Field(description="Model id.", examples=["openai/gpt-oss-120b"])
     warning: str | None = Field(default=None, description="What an operator should know.")
     error: str | None = Field(
         default=None, description="A problem an operator must fix, seen on a recent turn."
+    )
+    resolution: ModelResolutionInfo | None = Field(
+        default=None, description="How the Groq model was chosen; null for other providers."
     )
 
 

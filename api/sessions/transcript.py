@@ -17,6 +17,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from agent.messages import add_token_usage
+from agent.reasoning import strip_think_blocks
 from api.stream.cards import tool_output_event
 from api.stream.events import (
     TextChunk,
@@ -158,8 +159,8 @@ def replay_turn_events(turn: SavedTurn, session_id: str, thread_id: str) -> list
     tools: list[str] = []
     for message in turn.messages[1:]:
         if isinstance(message, AIMessage):
-            if message.text:
-                events.append(TextChunk(text=message.text, message_id=message.id))
+            if text := strip_think_blocks(message.text):
+                events.append(TextChunk(text=text, message_id=message.id))
             for call in message.tool_calls:
                 tools.append(call["name"])
                 events.append(
@@ -210,7 +211,7 @@ def transcript_entries(
                         turn.index,
                         "assistant",
                         message.id,
-                        message.text,
+                        strip_think_blocks(message.text),
                         created_at,
                         tool_calls=[
                             {"id": call.get("id"), "name": call["name"], "args": call["args"]}

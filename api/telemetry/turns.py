@@ -43,7 +43,7 @@ class TurnTelemetry:
 
     metrics: LexMetrics = field(default_factory=LexMetrics.create)
     tracing: Tracing = field(default_factory=Tracing)
-    substituted_models: frozenset[str] = frozenset()
+    substituted_models: Iterable[str] = frozenset()
     log_customer_text: bool = False
 
     def observe(self, session_id: str, run_id: str) -> TurnObserver:

@@ -61,6 +61,14 @@ def is_tool_use_failed(error: BaseException) -> bool:
     return isinstance(error, groq.APIError) and groq_error_code(error) == TOOL_USE_FAILED
 
 
+def is_model_gone(error: BaseException) -> bool:
+    """True when Groq does not serve the model asked for (retired, or never on this account)."""
+    if isinstance(error, AnswerInterrupted):
+        return False
+    code = groq_error_code(error)
+    return code in (MODEL_DECOMMISSIONED, MODEL_NOT_FOUND) or isinstance(error, groq.NotFoundError)
+
+
 def classify(error: BaseException) -> ModelFailure:
     """Maps an exception raised during a turn to what the client, retries and operator need."""
     if isinstance(error, AnswerInterrupted) and error.__cause__ is not None:
@@ -83,9 +91,9 @@ def classify(error: BaseException) -> ModelFailure:
             CONFIG_MESSAGE,
             retryable=False,
             operator_message=(
-                f"Groq does not serve the configured model ({code or 'not found'}): "
-                "set MODEL_NAME to a current model, e.g. llama-3.3-70b-versatile, "
-                "or add MODEL_FALLBACKS."
+                f"Groq does not serve the model ({code or 'not found'}) and no served "
+                "replacement was found: run `lex doctor`, then set MODEL_NAME to a served model "
+                "(or unset MODEL_STRICT to let Lex pick one)."
             ),
         )
     if code == TOOL_USE_FAILED:

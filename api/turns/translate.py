@@ -18,6 +18,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Tool
 
 from agent.graph import CALL_MODEL, TOOLS
 from agent.messages import add_token_usage
+from agent.reasoning import ThinkFilter, strip_think_blocks
 from api.stream.cards import tool_output_event
 from api.stream.events import TextChunk, ToolOutput, ToolUse, TurnEvent
 
@@ -38,6 +39,7 @@ class TurnTranslator:
     answer_text: list[str] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
     _text_by_message: dict[str, list[str]] = field(default_factory=dict)
+    _think_filters: dict[str, ThinkFilter] = field(default_factory=dict)
     text_after_last_tool: bool = False
 
     def text_not_saved(self, saved_message_ids: set[str]) -> str:
@@ -66,8 +68,13 @@ class TurnTranslator:
             return events
         return []
 
-    def _text_event(self, message: BaseMessage) -> list[TurnEvent]:
-        text = message.text
+    def _visible_token_text(self, chunk: AIMessageChunk) -> str:
+        """The part of a streamed piece the customer may see: never `<think>` reasoning."""
+        think = self._think_filters.setdefault(chunk.id or "", ThinkFilter())
+        return think.feed(chunk.text)
+
+    def _text_event(self, message: BaseMessage, text: str | None = None) -> list[TurnEvent]:
+        text = message.text if text is None else text
         if not text:
             return []
         self._text_by_message.setdefault(message.id or "", []).append(text)
@@ -79,7 +86,7 @@ class TurnTranslator:
         if metadata.get("langgraph_node") != CALL_MODEL:
             return []
         if isinstance(message, AIMessageChunk):
-            return self._text_event(message)
+            return self._text_event(message, self._visible_token_text(message))
         if isinstance(message, AIMessage):
             return self._unstreamed_text(message)
         return []
@@ -102,7 +109,7 @@ class TurnTranslator:
         Usually nothing. The whole text for a model that does not stream; the rest when the graph
         replaced a blank or tool-calling answer by one of its own replies under the same id.
         """
-        final = str(message.text)
+        final = strip_think_blocks(str(message.text))
         shown = "".join(self._text_by_message.get(message.id or "", []))
         if not final.strip() or final == shown:
             return []

@@ -41,6 +41,16 @@ def test_weather_turn_goes_through_chatgroq(
         "name": "llama-3.3-70b-versatile",
         "warning": None,
         "error": None,
+        "resolution": {
+            "requested": None,
+            "answering": "llama-3.3-70b-versatile",
+            "replaced": None,
+            "reason": "llama-3.3-70b-versatile (the default) is served to this account",
+            "fallbacks": ["openai/gpt-oss-120b", "openai/gpt-oss-20b"],
+            "served_listed": True,
+            "substitutions": 0,
+            "fallbacks_taken": 0,
+        },
     }
     events = parse_sse(response.text)
     assert [e.event for e in events[:2]] == ["tool_use", "tool_output"]
@@ -49,7 +59,7 @@ def test_weather_turn_goes_through_chatgroq(
     assert answer.startswith("Here is what I found:") and "Miami" in answer
     assert events[-1].event == "end"
 
-    first, second = groq_standin.requests
+    first, second = groq_standin.chat_requests
     assert first.model == "llama-3.3-70b-versatile" and first.stream
     assert first.headers["authorization"] == f"Bearer {TEST_API_KEY}"
     assert (
@@ -72,7 +82,9 @@ def test_schema_sent_to_groq_never_offers_user_id(
             json={"query": "my bookings", "session_id": "groq-2", "stream_format": "json"},
             timeout=30,
         )
-    tools = {tool["function"]["name"]: tool["function"] for tool in groq_standin.requests[0].tools}
+    tools = {
+        tool["function"]["name"]: tool["function"] for tool in groq_standin.chat_requests[0].tools
+    }
     assert {"get_weather", "schedule_appointment", "list_my_appointments"} <= set(tools)
     for function in tools.values():
         assert "user_id" not in function["parameters"].get("properties", {})
@@ -90,7 +102,7 @@ def test_decommissioned_model_is_replaced_with_a_warning(
     assert health["model"]["name"] == "llama-3.3-70b-versatile"
     assert "llama3-70b-8192" in health["model"]["warning"]
     assert "decommissioned" in health["model"]["warning"]
-    assert groq_standin.requests[0].model == "llama-3.3-70b-versatile"
+    assert groq_standin.chat_requests[0].model == "llama-3.3-70b-versatile"
 
 
 def test_a_run_can_name_another_groq_model(groq_standin: GroqStandIn) -> None:
@@ -105,7 +117,7 @@ def test_a_run_can_name_another_groq_model(groq_standin: GroqStandIn) -> None:
     default = asyncio.run(graph.ainvoke({"messages": [HumanMessage("hi")]}, context=Context()))
     assert small["messages"][-1].text == "From the small model."
     assert default["messages"][-1].text == "From the default model."
-    assert [r.model for r in groq_standin.requests] == [
+    assert [r.model for r in groq_standin.chat_requests] == [
         "llama-3.1-8b-instant",
         "llama-3.3-70b-versatile",
     ]

@@ -33,11 +33,13 @@ SLOW_ANSWER = Text(" ".join(f"word{i}" for i in range(40)), token_delay_s=0.05)
 
 
 def groq(standin: GroqStandIn, **extra: Any) -> dict[str, Any]:
+    """Settings on the stand-in; one model and no fallbacks unless a test names some."""
     return {
         "model_provider": "groq",
         "groq_api_key": TEST_API_KEY,
         "groq_api_base": standin.base_url,
         "model_max_retries": 0,
+        "model_fallbacks": "none",
         **extra,
     }
 
@@ -57,7 +59,7 @@ def answer(events: list[SseEvent]) -> str:
 
 
 def user_messages_sent(standin: GroqStandIn) -> list[str]:
-    return [m["content"] for m in standin.requests[-1].messages if m["role"] == "user"]
+    return [m["content"] for m in standin.chat_requests[-1].messages if m["role"] == "user"]
 
 
 def assert_session_goes_on(
@@ -115,7 +117,7 @@ def test_disconnect_during_a_slow_answer_still_completes_and_saves_it(
         assert answer(rejoined) == SLOW_ANSWER.text
         assert_session_goes_on(base_url, "s-drop", groq_standin, ["tell me a story"])
     assistant = [
-        m["content"] for m in groq_standin.requests[-1].messages if m["role"] == "assistant"
+        m["content"] for m in groq_standin.chat_requests[-1].messages if m["role"] == "assistant"
     ]
     assert assistant == [SLOW_ANSWER.text]
 
@@ -134,7 +136,7 @@ def test_disconnect_during_a_tool_call_still_runs_the_tool_and_answers(
         assert [e.event for e in rejoined][:2] == ["tool_use", "tool_output"]
         assert answer(rejoined) == "Sunny in Miami, perfect for a test drive."
         assert_session_goes_on(base_url, "s-drop-tool", groq_standin, ["weather in Miami?"])
-    roles = [m["role"] for m in groq_standin.requests[-1].messages]
+    roles = [m["role"] for m in groq_standin.chat_requests[-1].messages]
     assert roles == ["system", "user", "assistant", "tool", "assistant", "user"]
 
 
@@ -177,7 +179,7 @@ def test_cancel_stops_the_turn_and_keeps_what_was_shown(
         assert nothing.status_code == 409
         assert_session_goes_on(base_url, "s-cancel", groq_standin, ["a long answer please"])
     assistant = [
-        m["content"] for m in groq_standin.requests[-1].messages if m["role"] == "assistant"
+        m["content"] for m in groq_standin.chat_requests[-1].messages if m["role"] == "assistant"
     ]
     assert assistant == [seen.strip()]
 
@@ -195,7 +197,7 @@ def test_rate_limit_then_success_is_retried_honouring_retry_after(
         elapsed = time.monotonic() - started
     assert answer(events) == "Here I am."
     assert events[-1].json()["status"] == "completed"
-    assert len(groq_standin.requests) == 2
+    assert len(groq_standin.chat_requests) == 2
     assert elapsed >= 0.2
 
 
@@ -221,7 +223,7 @@ def test_persistent_failure_ends_politely_with_an_error_event(
             "retryable": True,
         }
         assert events[2].json()["status"] == "error"
-        assert len(groq_standin.requests) == 3  # bounded: the first call and two retries
+        assert len(groq_standin.chat_requests) == 3  # bounded: the first call and two retries
         assert_session_goes_on(base_url, "s-down", groq_standin, ["hello"])
 
 
@@ -248,7 +250,7 @@ def test_turn_deadline_stops_a_trickling_answer_and_keeps_what_was_shown(
         shown = answer(events)
         assert_session_goes_on(base_url, "s-deadline", groq_standin, ["hello"])
     assistant = [
-        m["content"] for m in groq_standin.requests[-1].messages if m["role"] == "assistant"
+        m["content"] for m in groq_standin.chat_requests[-1].messages if m["role"] == "assistant"
     ]
     assert assistant == [shown.strip()]
 
@@ -260,7 +262,7 @@ def test_tool_use_failed_is_retried_then_succeeds(
     with lex_server(**groq(groq_standin)) as base_url:
         events = events_of(post(base_url, "hello", "s-tuf"))
     assert answer(events) == "Recovered."
-    assert len(groq_standin.requests) == 2
+    assert len(groq_standin.chat_requests) == 2
 
 
 def test_invalid_key_is_not_retried_and_shows_on_health(
@@ -273,7 +275,7 @@ def test_invalid_key_is_not_retried_and_shows_on_health(
         assert events[1].json()["code"] == "model_auth_failed"
         assert events[1].json()["retryable"] is False
         assert "try again" not in events[0].json()["text"]
-        assert len(groq_standin.requests) == 1
+        assert len(groq_standin.chat_requests) == 1
         assert health["status"] == "degraded"
         assert "GROQ_API_KEY" in health["model"]["error"]
         assert_session_goes_on(base_url, "s-401", groq_standin, ["hello"])
@@ -290,7 +292,7 @@ def test_fallback_model_answers_when_the_primary_is_decommissioned(
     with lex_server(**settings) as base_url:
         events = events_of(post(base_url, "hello", "s-fallback"))
     assert answer(events) == "Fallback here."
-    assert [r.model for r in groq_standin.requests] == [
+    assert [r.model for r in groq_standin.chat_requests] == [
         "llama-3.3-70b-versatile",
         "llama-3.1-8b-instant",
     ]
@@ -365,7 +367,7 @@ def test_exit_durability_saves_one_checkpoint_per_turn_and_still_repairs_a_stop(
         assert_session_goes_on(base_url, "s-exit", groq_standin, ["first", "second"])
     assert len(checkpoints) <= 2
     assistant = [
-        m["content"] for m in groq_standin.requests[-1].messages if m["role"] == "assistant"
+        m["content"] for m in groq_standin.chat_requests[-1].messages if m["role"] == "assistant"
     ]
     assert assistant == ["Saved at the end.", answer(shown + rest).strip()]
 
@@ -379,12 +381,12 @@ def test_a_model_failing_mid_answer_is_not_retried_into_a_second_answer(
         events = events_of(post(base_url, "weather?", "s-partial"))
         shown = answer(events)
         assert shown.startswith("The weather in Miami")
-        assert len(groq_standin.requests) == 1  # neither retried nor handed to the fallback
+        assert len(groq_standin.chat_requests) == 1  # neither retried nor handed to the fallback
         assert [e.event for e in events][-2:] == ["error", "end"]
         assert events[-2].json()["code"] == "model_unavailable"
         assert_session_goes_on(base_url, "s-partial", groq_standin, ["weather?"])
     assistant = [
-        m["content"] for m in groq_standin.requests[-1].messages if m["role"] == "assistant"
+        m["content"] for m in groq_standin.chat_requests[-1].messages if m["role"] == "assistant"
     ]
     assert assistant == [shown.strip()]
 
@@ -410,6 +412,6 @@ def test_pressing_stop_twice_still_ends_the_stream_and_keeps_the_text(
         assert rest[-1].event == "end" and rest[-1].json()["status"] == "cancelled"
         assert_session_goes_on(base_url, "s-double-stop", groq_standin, ["long answer"])
     assistant = [
-        m["content"] for m in groq_standin.requests[-1].messages if m["role"] == "assistant"
+        m["content"] for m in groq_standin.chat_requests[-1].messages if m["role"] == "assistant"
     ]
     assert assistant == [answer(shown + rest).strip()]

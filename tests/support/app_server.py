@@ -37,6 +37,7 @@ def isolated_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "database_url": f"sqlite:///{tmp_path / 'lex.sqlite'}",
         "model_provider": "offline",
         "groq_api_key": None,
+        "model_recheck_interval_s": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -13,6 +13,14 @@ Deliberate choices:
 - Tool-call arguments are split across several SSE chunks (the OpenAI shape, the harder one for a
   client to merge); `ToolCalls(split_arguments=False)` sends each call whole in one chunk instead,
   which is what Groq itself usually does.
+- The catalog is Groq's of late 2026: `TODAY_CATALOG` is what a free or developer account is
+  served (Llama retired on 2026-08-16), `ENTERPRISE_CATALOG` adds the Llama models committed-spend
+  accounts keep. A model not served answers `404 model_not_found`, a retired one everywhere
+  `400 model_decommissioned`, before any scripted reply is consumed.
+- Reasoning models reason the way Groq returns it: gpt-oss in `reasoning` deltas (none with
+  `include_reasoning: false`; `reasoning_effort` only low/medium/high; no `reasoning_format`),
+  qwen as `<think>...</think>` inside the content (tags split across chunks) unless
+  `reasoning_format` is `parsed` (a `reasoning` field) or `hidden`.
 """
 
 from __future__ import annotations
@@ -41,13 +49,37 @@ logger = logging.getLogger(__name__)
 CHAT_COMPLETIONS_PATH: Final = "/openai/v1/chat/completions"
 MODELS_PATH: Final = "/openai/v1/models"
 DEFAULT_MODEL: Final = "llama-3.3-70b-versatile"
-DEFAULT_MODELS: Final[tuple[str, ...]] = (
-    "llama-3.3-70b-versatile",
-    "llama-3.1-8b-instant",
+TODAY_CATALOG: Final[tuple[str, ...]] = (
     "openai/gpt-oss-120b",
     "openai/gpt-oss-20b",
+    "qwen/qwen3.6-27b",
     "qwen/qwen3-32b",
+    "whisper-large-v3-turbo",
 )
+"""What Groq serves a free or developer account since 2026-08-16."""
+ENTERPRISE_CATALOG: Final[tuple[str, ...]] = (
+    "llama-3.3-70b-versatile",
+    "llama-3.1-8b-instant",
+    *TODAY_CATALOG,
+)
+"""What a committed-spend (enterprise) account is still served: the Llama models too."""
+DEFAULT_MODELS: Final[tuple[str, ...]] = ENTERPRISE_CATALOG
+DECOMMISSIONED_EVERYWHERE: Final = frozenset(
+    {
+        "llama3-70b-8192",
+        "llama3-8b-8192",
+        "llama-3.1-70b-versatile",
+        "mixtral-8x7b-32768",
+        "gemma2-9b-it",
+        "meta-llama/llama-4-scout-17b-16e-instruct",
+        "meta-llama/llama-4-maverick-17b-128e-instruct",
+    }
+)
+"""Ids Groq answers `400 model_decommissioned` for, whatever the account."""
+GPT_OSS_EFFORTS: Final = frozenset({"low", "medium", "high"})
+QWEN_EFFORTS: Final = frozenset({"none", "default"})
+AUTO_REASONING: Final = "The customer asked something. Let me think about which tool fits."
+"""Reasoning a reasoning model gives when the scripted reply brings none."""
 WEATHER_TOOL: Final = "get_weather"
 
 _ASGIMessage: TypeAlias = MutableMapping[str, Any]
@@ -90,11 +122,14 @@ class Text:
         text: The whole answer.
         token_delay_s: Pause between two streamed pieces.
         first_token_delay_s: Pause between the response headers and the first piece.
+        reasoning: What a reasoning model thinks first; empty gives `AUTO_REASONING` for
+            reasoning models (gpt-oss, qwen) and nothing for the others.
     """
 
     text: str
     token_delay_s: float = 0.0
     first_token_delay_s: float = 0.0
+    reasoning: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +158,7 @@ class ToolCalls:
             sends every call whole in a single chunk, as Groq usually does.
         token_delay_s: Pause between two streamed chunks.
         first_token_delay_s: Pause between the response headers and the first chunk.
+        reasoning: As for `Text`.
     """
 
     calls: Sequence[ToolCall]
@@ -130,6 +166,7 @@ class ToolCalls:
     split_arguments: bool = True
     token_delay_s: float = 0.0
     first_token_delay_s: float = 0.0
+    reasoning: str = ""
 
 
 @dataclass(frozen=True)
@@ -440,13 +477,75 @@ def _split_tokens(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
-def _plan(reply: Text | ToolCalls, new_call_id: Callable[[], str]) -> _Plan:
-    deltas: list[dict[str, Any]] = [{"content": piece} for piece in _split_tokens(reply.text)]
+def _split_think_tags(pieces: list[str]) -> list[str]:
+    """Cuts every piece holding a think tag in two inside the tag, as a tokenizer may."""
+    split: list[str] = []
+    for piece in pieces:
+        cut = max(piece.find("<think>"), piece.find("</think>"))
+        if cut < 0:
+            split.append(piece)
+            continue
+        split.extend([piece[: cut + 3], piece[cut + 3 :]])
+    return split
+
+
+ReasoningStyle: TypeAlias = str
+"""How a reply's reasoning travels: "none", "field" (`reasoning` deltas) or "think" (content)."""
+
+
+def reasoning_style(body: Mapping[str, Any]) -> tuple[ReasoningStyle, str | None]:
+    """Returns how the requested model returns reasoning, or Groq's complaint about the options.
+
+    Args:
+        body: The chat-completion request body.
+
+    Returns:
+        The style, and None; or "none" and the 400 message Groq would give.
+    """
+    model = str(body.get("model") or "")
+    effort = body.get("reasoning_effort")
+    reasoning_format = body.get("reasoning_format")
+    include = body.get("include_reasoning")
+    if model.startswith("openai/gpt-oss"):
+        if reasoning_format is not None:
+            return "none", "`reasoning_format` is not supported with this model"
+        if effort is not None and effort not in GPT_OSS_EFFORTS:
+            return "none", "`reasoning_effort` must be one of `low`, `medium`, `high`"
+        return ("none" if include is False else "field"), None
+    if model.startswith("qwen/"):
+        if effort is not None and effort not in QWEN_EFFORTS:
+            return "none", "`reasoning_effort` must be one of `none`, `default`"
+        styles = {None: "think", "raw": "think", "parsed": "field", "hidden": "none"}
+        if reasoning_format not in styles:
+            return "none", "`reasoning_format` must be one of `parsed`, `raw`, `hidden`"
+        if include is False:
+            return "none", None
+        return styles[reasoning_format], None
+    if reasoning_format is not None or effort is not None:
+        return "none", "`reasoning_format` and `reasoning_effort` are not supported with this model"
+    return "none", None
+
+
+def _plan(
+    reply: Text | ToolCalls,
+    new_call_id: Callable[[], str],
+    reasoning: ReasoningStyle = "none",
+) -> _Plan:
+    thought = reply.reasoning or AUTO_REASONING
+    text = reply.text
+    if reasoning == "think":
+        text = f"<think>\n{thought}\n</think>\n\n{text}"
+    pieces = _split_think_tags(_split_tokens(text))
+    deltas: list[dict[str, Any]] = [{"content": piece} for piece in pieces]
+    extra: dict[str, Any] = {}
+    if reasoning == "field":
+        deltas = [{"reasoning": piece} for piece in _split_tokens(thought)] + deltas
+        extra["reasoning"] = thought
     if isinstance(reply, Text):
-        message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+        message: dict[str, Any] = {"role": "assistant", "content": text, **extra}
         return _Plan(deltas, message, "stop", reply.first_token_delay_s, reply.token_delay_s)
 
-    message = {"role": "assistant", "content": reply.text or None}
+    message = {"role": "assistant", "content": text or None, **extra}
     calls = []
     whole: list[dict[str, Any]] = []
     for index, call in enumerate(reply.calls):
@@ -648,6 +747,10 @@ class _StandInApp:
             await ex.json(failure.status, failure.body, base_headers)
             return
         if path == MODELS_PATH:
+            listing_error = self._owner.listing_error
+            if listing_error is not None:
+                await ex.json(listing_error.status, listing_error.body, base_headers)
+                return
             await ex.json(200, self._owner._models_payload(), base_headers)
             return
         if not isinstance(parsed, dict) or not isinstance(body.get("messages"), list):
@@ -658,6 +761,14 @@ class _StandInApp:
 
         if problem := message_sequence_problem(body["messages"]):
             error = {"message": problem, "type": "invalid_request_error"}
+            await ex.json(400, {"error": error}, base_headers)
+            return
+        if unserved := self._owner._unserved(body):
+            await ex.json(unserved.status, unserved.body, base_headers)
+            return
+        style, complaint = reasoning_style(body)
+        if complaint is not None:
+            error = {"message": complaint, "type": "invalid_request_error"}
             await ex.json(400, {"error": error}, base_headers)
             return
 
@@ -674,7 +785,7 @@ class _StandInApp:
         elif isinstance(reply, DropMidStream):
             await self._send_dropped(ex, reply, meta)
         else:
-            await self._send_answer(ex, _plan(reply, self._owner._new_call_id), meta)
+            await self._send_answer(ex, _plan(reply, self._owner._new_call_id, style), meta)
 
     async def _send_error(self, ex: _Exchange, error: Error, meta: _ResponseMeta) -> None:
         if error.in_stream and meta.stream:
@@ -827,6 +938,7 @@ class GroqStandIn:
         self._requested_port = port
         self._port: int | None = None
         self._models = tuple(models)
+        self._default_models = self._models
         self._defaults = (first_token_delay_s, tokens_per_s, api_key)
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -836,6 +948,8 @@ class GroqStandIn:
         self._first_token_delay_s = first_token_delay_s
         self._tokens_per_s = tokens_per_s
         self.expected_api_key: str | None = api_key
+        self.listing_error: Error | None = None
+        """When set, `GET /models` answers this error (a listing outage)."""
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -1010,6 +1124,8 @@ class GroqStandIn:
             self._requests.clear()
             self._call_ids = 0
             self._first_token_delay_s, self._tokens_per_s, self.expected_api_key = self._defaults
+            self._models = self._default_models
+            self.listing_error = None
 
     # -- used by the app (any thread) --------------------------------------------------------
 
@@ -1034,6 +1150,26 @@ class GroqStandIn:
             reply, first_token_delay_s=first, token_delay_s=1.0 / rate if rate else 0.0
         )
 
+    def serve_models(self, models: Sequence[str]) -> None:
+        """Changes the catalog: what `GET /models` lists and which models answer (until reset)."""
+        with self._lock:
+            self._models = tuple(models)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The ids served now."""
+        with self._lock:
+            return self._models
+
+    def _unserved(self, body: Mapping[str, Any]) -> Error | None:
+        """Groq's answer to a request for a model the account is not served, or None."""
+        model = body.get("model")
+        if not isinstance(model, str) or model in self.models:
+            return None
+        if model in DECOMMISSIONED_EVERYWHERE:
+            return Error.model_decommissioned(model)
+        return Error.model_not_found(model)
+
     def _models_payload(self) -> dict[str, Any]:
         created = 1_733_447_754
         data = [
@@ -1047,7 +1183,7 @@ class GroqStandIn:
                 "public_apps": None,
                 "max_completion_tokens": 32768,
             }
-            for model in self._models
+            for model in self.models
         ]
         return {"object": "list", "data": data}
 

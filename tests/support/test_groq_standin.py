@@ -28,6 +28,7 @@ from tests.support.fixtures import TEST_API_KEY, chat_groq
 from tests.support.groq_standin import (
     CHAT_COMPLETIONS_PATH,
     DEFAULT_MODELS,
+    TODAY_CATALOG,
     DropMidStream,
     Error,
     GroqStandIn,
@@ -440,3 +441,49 @@ def test_runs_as_a_standalone_process() -> None:
         finally:
             process.terminate()
             process.wait(timeout=5)
+
+
+def test_todays_catalog_refuses_retired_models_like_groq(groq_standin: GroqStandIn) -> None:
+    groq_standin.serve_models(TODAY_CATALOG)
+    groq_standin.script(Text("kept for the served model"))
+    with pytest.raises(groq.NotFoundError) as not_found:
+        chat_groq(groq_standin).invoke("hi")
+    with pytest.raises(groq.BadRequestError) as retired:
+        chat_groq(groq_standin, model="llama3-70b-8192").invoke("hi")
+    assert not_found.value.body["error"]["code"] == "model_not_found"  # type: ignore[index]
+    assert retired.value.body["error"]["code"] == "model_decommissioned"  # type: ignore[index]
+    assert chat_groq(groq_standin, model="openai/gpt-oss-20b").invoke("hi").text == (
+        "kept for the served model"
+    )
+    listed = groq.Groq(api_key=TEST_API_KEY, base_url=groq_standin.base_url).models.list()
+    assert [model.id for model in listed.data] == list(TODAY_CATALOG)
+
+
+def test_gpt_oss_reasons_in_a_field_and_validates_its_effort(groq_standin: GroqStandIn) -> None:
+    groq_standin.script(Text("Sunny.", reasoning="Think first."))
+    answer = chat_groq(groq_standin, model="openai/gpt-oss-120b").invoke("hi")
+    assert answer.text == "Sunny."
+    assert answer.additional_kwargs["reasoning_content"] == "Think first."
+    for bad in ({"reasoning_effort": "none"}, {"reasoning_format": "parsed"}):
+        with pytest.raises(groq.BadRequestError):
+            chat_groq(groq_standin, model="openai/gpt-oss-120b", **bad).invoke("hi")
+    quiet = chat_groq(
+        groq_standin, model="openai/gpt-oss-120b", model_kwargs={"include_reasoning": False}
+    ).invoke("hi")
+    assert "reasoning_content" not in quiet.additional_kwargs
+
+
+@pytest.mark.parametrize(
+    ("reasoning_format", "content"),
+    [
+        (None, "<think>\nThink first.\n</think>\n\nSunny."),
+        ("parsed", "Sunny."),
+        ("hidden", "Sunny."),
+    ],
+)
+def test_qwen_thinks_in_the_content_unless_asked_otherwise(
+    groq_standin: GroqStandIn, reasoning_format: str | None, content: str
+) -> None:
+    groq_standin.script(Text("Sunny.", reasoning="Think first."))
+    model = chat_groq(groq_standin, model="qwen/qwen3.6-27b", reasoning_format=reasoning_format)
+    assert model.invoke("hi").content == content
