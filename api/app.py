@@ -22,6 +22,7 @@ from agent.state import DELTA_CHANNELS
 from api.chat_models import ChatModelChoice, choose_chat_model, recheck_served_models
 from api.errors import install_error_handlers
 from api.limits import RequestBodyLimit
+from api.maintenance import Maintenance
 from api.routes import health, page, query, sessions, turns
 from api.routes import metrics as metrics_route
 from api.services import LexServices
@@ -99,11 +100,21 @@ async def open_services(
         telemetry=telemetry,
     )
     turns = TurnManager(on_busy=settings.on_busy)
+    maintenance = Maintenance(
+        storage.checkpointer,
+        storage.sessions,
+        turns,
+        list(DELTA_CHANNELS),
+        studio_step_turns=settings.studio_step_turns,
+        session_ttl_days=settings.session_ttl_days,
+        interval_s=settings.retention_interval_s,
+        clock=clock,
+    )
     logger.info(
         "Lex ready: model=%s/%s db=%s", choice.provider, choice.current_name, storage.engine
     )
     return LexServices(
-        settings, graph, storage.checkpointer, choice, turns, executor, health, storage
+        settings, graph, storage.checkpointer, choice, turns, executor, health, storage, maintenance
     )
 
 
@@ -165,11 +176,13 @@ def create_app(
             services = await open_services(stack, settings, choice, clock, telemetry)
             start_model_recheck(stack, settings, choice)
             app.state.lex = services
+            services.maintenance.start()
             try:
                 yield
             finally:
                 # Before the database closes: running turns finish or are repaired.
                 await services.turns.shutdown(settings.shutdown_grace_s)
+                await services.maintenance.stop()
         logger.info("Lex stopped")
 
     app = FastAPI(

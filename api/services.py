@@ -9,6 +9,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from api.chat_models import ChatModelChoice
+from api.maintenance import Maintenance
 from api.settings import Settings
 from api.turns.executor import ModelHealth, TurnExecutor
 from api.turns.manager import TurnManager
@@ -28,6 +29,7 @@ class LexServices:
     executor: TurnExecutor
     model_health: ModelHealth
     storage: Storage
+    maintenance: Maintenance
 
     @property
     def sessions(self) -> SessionRegistry:

@@ -135,6 +135,23 @@ class Settings(BaseSettings):
         default=DEFAULT_STUDIO_DATABASE_URL,
         description="SQLite copy of the database that `langgraph dev` (Studio) opens.",
     )
+    studio_step_turns: int = Field(
+        default=20,
+        ge=1,
+        description="Newest turns of each session that keep a checkpoint per step (Studio's "
+        "step-by-step view); older turns keep their end only (SQLite).",
+    )
+    session_ttl_days: float = Field(
+        default=0,
+        ge=0,
+        description="Sessions inactive this many days are deleted with their history "
+        "(bookings stay); 0 keeps them forever.",
+    )
+    retention_interval_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often expired sessions are deleted and disk space given back.",
+    )
     session_history_limit: int = Field(
         default=2000, ge=1, description="Most checkpoints read to show one session's transcript."
     )

@@ -19,6 +19,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from agent.graph import compile_graph
 from bench.clients import bench_tools, floor_model
 from checkpoints.saver import thread_id_for
+from checkpoints.serde import MemoizingSerializer
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Transcript:
 async def read_transcript(database: Path, session_id: str) -> Transcript:
     """Loads a session's conversation from the service's SQLite file (read while it runs)."""
     async with AsyncSqliteSaver.from_conn_string(str(database)) as saver:
+        saver.serde = MemoizingSerializer()  # reads what the service compressed
         # Reading state never calls the model: any chat model that binds tools will do.
         unused_model = floor_model("http://127.0.0.1:9")
         graph = compile_graph(unused_model, bench_tools(), checkpointer=saver)

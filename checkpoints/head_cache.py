@@ -310,8 +310,17 @@ class HeadCachingSaver(BaseCheckpointSaver[Any]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        """Lists checkpoints (wrapped saver)."""
-        async for found in self.inner.alist(config, filter=filter, before=before, limit=limit):
+        """Lists checkpoints (wrapped saver), rebuilt oldest first so reading them is a lookup.
+
+        LangGraph reads a listing whole before it rebuilds each state (`aget_state_history`), so
+        reading it here first changes nothing for the caller.
+        """
+        listed = [
+            found
+            async for found in self.inner.alist(config, filter=filter, before=before, limit=limit)
+        ]
+        await self.remember_listed(listed)
+        for found in listed:
             yield found
 
     async def aput(

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiosqlite
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from checkpoints.connection import open_sqlite
@@ -53,6 +54,38 @@ def thread_id_for(session_id: str) -> str:
     return str(uuid.uuid5(SESSION_NAMESPACE, session_id))
 
 
+INCREMENTAL_AUTO_VACUUM = 2
+"""`PRAGMA auto_vacuum` value under which `PRAGMA incremental_vacuum` returns free pages."""
+
+
+async def ensure_incremental_vacuum(connection: aiosqlite.Connection, path: Path) -> None:
+    """Lets the file give space back after deletes (`reclaim_space`); migrates older files.
+
+    A file made before this setting (auto_vacuum off) is rewritten once with `VACUUM`, which takes
+    a moment proportional to its size, at the first start of this release.
+    """
+    async with connection.execute("PRAGMA auto_vacuum") as cursor:
+        row = await cursor.fetchone()
+    if row is not None and int(row[0]) == INCREMENTAL_AUTO_VACUUM:
+        return
+    await connection.execute(f"PRAGMA auto_vacuum = {INCREMENTAL_AUTO_VACUUM}")
+    await connection.execute("VACUUM")
+    logger.info("%s: incremental auto-vacuum turned on", path)
+
+
+async def reclaim_space(saver: AsyncSqliteSaver) -> int:
+    """Returns the file's free pages to the file system; returns how many there were."""
+    async with saver.lock:
+        async with saver.conn.execute("PRAGMA freelist_count") as cursor:
+            row = await cursor.fetchone()
+        free = int(row[0]) if row else 0
+        if free:
+            # `execute` steps a statement once, and this pragma frees one page per step;
+            # `executescript` runs it to the end.
+            await saver.conn.executescript("PRAGMA incremental_vacuum;")
+    return free
+
+
 @asynccontextmanager
 async def open_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
     """Opens the saver on `path`, creating the file and its tables if needed.
@@ -60,6 +93,7 @@ async def open_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
     The connection is closed when the block exits, also on error.
     """
     async with open_sqlite(path, autocommit=False) as connection:
+        await ensure_incremental_vacuum(connection, path)
         saver = AsyncSqliteSaver(connection, serde=MemoizingSerializer())
         await saver.setup()
         await saver.conn.execute("PRAGMA synchronous = NORMAL")

@@ -166,6 +166,10 @@ class SessionRegistry(Protocol):
         """Removes a session's entry; returns whether there was one."""
         ...
 
+    async def updated_before(self, cutoff: str, limit: int) -> list[SessionRecord]:
+        """Returns up to `limit` sessions idle since before `cutoff` (stored time), oldest first."""
+        ...
+
 
 def page_of(records: list[SessionRecord], limit: int) -> SessionPage:
     """Returns the page of `limit` entries out of `limit + 1` read, with the cursor to go on."""
@@ -253,6 +257,15 @@ class SqliteSessionRegistry:
         deleted = cursor.rowcount > 0
         await cursor.close()
         return deleted
+
+    async def updated_before(self, cutoff: str, limit: int) -> list[SessionRecord]:
+        """Returns up to `limit` sessions idle since before `cutoff` (stored time), oldest first."""
+        async with self._db.execute(
+            f"SELECT {COLUMNS} FROM sessions WHERE updated_at < ? "
+            "ORDER BY updated_at, session_id LIMIT ?",
+            (cutoff, limit),
+        ) as rows:
+            return [record_from_row(row) for row in await rows.fetchall()]
 
 
 async def record_turn(

@@ -70,6 +70,7 @@ async def query(body: QueryRequest, services: ServicesDep) -> EventSourceRespons
             "to finish (or stop it), then send again.",
             headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
         ) from None
+    services.maintenance.after_turn(run, thread_id_for(body.session_id))
     try:
         await services.sessions.record_turn(
             body.session_id, thread_id_for(body.session_id), body.query

@@ -20,7 +20,6 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from api.errors import ApiError
-from checkpoints.head_cache import HeadCachingSaver
 from checkpoints.saver import thread_id_for
 
 logger = logging.getLogger(__name__)
@@ -81,8 +80,9 @@ async def read_history(
 ) -> list[StateSnapshot]:
     """Returns up to `limit` of a thread's newest checkpoints, newest first, fully read.
 
-    With the head cache, the checkpoints are rebuilt oldest first, each from its parent, before
-    LangGraph reads them newest first (which would otherwise walk the whole history for each).
+    Through the head cache, the listed checkpoints are rebuilt oldest first, each from its
+    parent, before LangGraph reads them newest first (which would otherwise walk the whole
+    history for each).
 
     Args:
         graph: The graph compiled with the service's checkpointer.
@@ -90,9 +90,6 @@ async def read_history(
         limit: Most checkpoints read; older ones are left out.
     """
     config = thread_config(thread_id)
-    if isinstance(graph.checkpointer, HeadCachingSaver):
-        listed = [found async for found in graph.checkpointer.alist(config, limit=limit)]
-        await graph.checkpointer.remember_listed(listed)
     return [snapshot async for snapshot in graph.aget_state_history(config, limit=limit)]
 
 

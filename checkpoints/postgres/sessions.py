@@ -103,3 +103,13 @@ class PostgresSessionRegistry:
         async with self._pool.connection() as conn:
             cursor = await conn.execute("DELETE FROM sessions WHERE session_id = %s", (session_id,))
             return cursor.rowcount > 0
+
+    async def updated_before(self, cutoff: str, limit: int) -> list[SessionRecord]:
+        """Returns up to `limit` sessions idle since before `cutoff` (stored time), oldest first."""
+        async with self._pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            await cur.execute(
+                f"SELECT {COLUMNS} FROM sessions WHERE updated_at < %s "
+                "ORDER BY updated_at, session_id LIMIT %s",
+                (cutoff, limit),
+            )
+            return [record_from_row(row) for row in await cur.fetchall()]

@@ -11,7 +11,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent.graph import compile_graph
-from checkpoints.serde import MemoizingSerializer
+from checkpoints.serde import COMPRESSED_TYPE, MemoizingSerializer
 from tests.support.scripted_model import ScriptedChatModel, text
 
 PLAIN = JsonPlusSerializer()
@@ -86,3 +86,15 @@ async def test_a_saver_with_it_reads_every_turn_back(tmp_path: Path) -> None:
     ]
     assert saved == again
     assert serde.cached > 0
+
+
+def test_values_are_stored_compressed_and_read_back() -> None:
+    serde = MemoizingSerializer()
+    message = AIMessage("The weather in Miami is rainy, 23°C." * 3, id="m-1")
+    type_, blob = serde.dumps_typed([message])
+    plain_type, plain = PLAIN.dumps_typed([message])
+    assert type_ == COMPRESSED_TYPE and len(blob) < len(plain) * 0.7
+    assert MemoizingSerializer().loads_typed((type_, blob))[0].text == message.text
+    # What an earlier release stored, uncompressed, still reads.
+    assert serde.loads_typed((plain_type, plain))[0].text == message.text
+    assert serde.dumps_typed(None) == PLAIN.dumps_typed(None)

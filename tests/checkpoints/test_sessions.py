@@ -156,3 +156,15 @@ async def test_entries_and_checkpoints_survive_reopening_the_database(database_u
     async with open_database(database_url) as storage:
         entry = await storage.sessions.get("s-1")
     assert entry is not None and entry.title == "hello there" and entry.turn_count == 1
+
+
+@on_every_engine
+async def test_sessions_idle_since_a_cutoff_are_listed_oldest_first(database_url: str) -> None:
+    async with open_database(database_url, ticking_clock(timedelta(days=1))) as storage:
+        registry = storage.sessions
+        for session_id in ("oldest", "older", "recent"):
+            await record(registry, session_id)
+        cutoff = (await registry.get("recent")).updated_at  # type: ignore[union-attr]
+        idle = await registry.updated_before(cutoff, limit=10)
+        assert [r.session_id for r in idle] == ["oldest", "older"]
+        assert [r.session_id for r in await registry.updated_before(cutoff, limit=1)] == ["oldest"]
