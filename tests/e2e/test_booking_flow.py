@@ -40,11 +40,14 @@ def test_a_slot_is_booked_once_and_the_second_customer_is_told(lex_server: Serve
     assert booked["model"] == "SuperCar GT"
     assert booked["confirmation_id"].startswith("SC-")
 
-    refused = card(second, "schedule_appointment")
-    assert isinstance(refused, dict)
-    assert refused["status"] == "failed"
-    assert "Nothing was booked" in refused["message"]
-    assert "nothing was booked" in answer(second).lower()
+    # The second customer's slot is checked before booking: taken, so nothing is attempted and
+    # the nearest free times are offered instead.
+    checked = card(second, "check_appointment_availability")
+    assert isinstance(checked, dict)
+    assert "10:00" not in checked["availableTimes"] and "11:00" in checked["availableTimes"]
+    assert not [e for e in second if e.event == "tool_use" and e.data == "schedule_appointment"]
+    assert "10:00 on Thursday 2026-11-26 is not free" in answer(second)
+    assert "11:00" in answer(second)
 
     listed_a = card(mine_a, "list_my_appointments")
     listed_b = card(mine_b, "list_my_appointments")

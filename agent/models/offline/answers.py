@@ -10,11 +10,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.messages import ToolMessage
 
 from agent.models.offline.conversation import dicts, json_object, message_text
+from agent.models.offline.facts import Facts
 from agent.models.offline.intents import Intent
-from agent.models.offline.parsing import PromptFacts
 from agent.models.offline.phrasing import (
     OFFER_RETRY,
     OFFER_SLOT,
@@ -38,7 +38,7 @@ _FAILED = {
 }
 
 
-def _error_text(content: str) -> str:
+def error_text(content: str) -> str:
     """The customer-facing part of an error ToolMessage, also from ToolNode's default format."""
     text = re.sub(r"^Error:\s*", "", " ".join(content.split()))
     text = re.sub(r"\s*Please fix (?:your mistakes|the error and try again)\.?$", "", text)
@@ -47,14 +47,14 @@ def _error_text(content: str) -> str:
     return sentence(text) or "Something went wrong."
 
 
-Answer = Callable[[dict[str, Any], dict[str, Any], PromptFacts], str]
+Answer = Callable[[dict[str, Any], dict[str, Any], Facts], str]
 
 
-def _answer_summary(data: dict[str, Any], args: dict[str, Any], facts: PromptFacts) -> str:
+def _answer_summary(data: dict[str, Any], args: dict[str, Any], facts: Facts) -> str:
     return sentence(data["summary"]) if isinstance(data.get("summary"), str) else ""
 
 
-def _answer_availability(data: dict[str, Any], args: dict[str, Any], facts: PromptFacts) -> str:
+def _answer_availability(data: dict[str, Any], args: dict[str, Any], facts: Facts) -> str:
     dealership_id = str(data.get("dealership_id") or args.get("dealership_id") or "")
     name = dealership_label(dealership_id, facts) if dealership_id else "The dealership"
     day = human_date(str(data.get("date") or args.get("date") or ""))
@@ -65,7 +65,12 @@ def _answer_availability(data: dict[str, Any], args: dict[str, Any], facts: Prom
     return f"Sorry, {name} has no free test-drive times on {day}.{note}"
 
 
-def _answer_booking(data: dict[str, Any], args: dict[str, Any], facts: PromptFacts) -> str:
+def _answer_booking(data: dict[str, Any], args: dict[str, Any], facts: Facts) -> str:
+    return booking_answer(data)
+
+
+def booking_answer(data: dict[str, Any]) -> str:
+    """The confirmation of a booking from schedule_appointment's JSON, with its id."""
     message = sentence(data["message"]) if isinstance(data.get("message"), str) else ""
     if not message:
         where = data.get("dealership_name") or data.get("dealership_id")
@@ -79,7 +84,7 @@ def _answer_booking(data: dict[str, Any], args: dict[str, Any], facts: PromptFac
     return message
 
 
-def _answer_dealerships(data: dict[str, Any], args: dict[str, Any], facts: PromptFacts) -> str:
+def _answer_dealerships(data: dict[str, Any], args: dict[str, Any], facts: Facts) -> str:
     dealerships = dicts(data.get("dealerships"))
     where = f" in {args['city']}" if args.get("city") else ""
     if not dealerships:
@@ -89,7 +94,7 @@ def _answer_dealerships(data: dict[str, Any], args: dict[str, Any], facts: Promp
     return f"We have {count}{where}: {join(names)}."
 
 
-def _answer_appointments(data: dict[str, Any], args: dict[str, Any], facts: PromptFacts) -> str:
+def _answer_appointments(data: dict[str, Any], args: dict[str, Any], facts: Facts) -> str:
     appointments = dicts(data.get("appointments"))
     active = [a for a in appointments if a.get("status", "confirmed") != "cancelled"]
     cancelled = [a for a in appointments if a not in active]
@@ -109,7 +114,7 @@ def _appointment(a: dict[str, Any]) -> str:
     return f"the {a.get('model')} at {where} on {when} ({a.get('confirmation_id')})"
 
 
-def _answer_message(data: dict[str, Any], args: dict[str, Any], facts: PromptFacts) -> str:
+def _answer_message(data: dict[str, Any], args: dict[str, Any], facts: Facts) -> str:
     return sentence(data["message"]) if isinstance(data.get("message"), str) else ""
 
 
@@ -124,11 +129,11 @@ _ANSWERS: dict[str, Answer] = {
 }
 
 
-def _answer_one(name: str, args: dict[str, Any], message: ToolMessage, facts: PromptFacts) -> str:
+def _answer_one(name: str, args: dict[str, Any], message: ToolMessage, facts: Facts) -> str:
     """The answer to one tool result: its error, its documented JSON, or what it says."""
     content = message_text(message)
     if message.status == "error":
-        error = _error_text(content)
+        error = error_text(content)
         booking = name == Intent.BOOKING.value
         nothing = (
             " Nothing was booked." if booking and "nothing was booked" not in error.lower() else ""
@@ -167,28 +172,17 @@ def _closing(results: list[tuple[str, ToolMessage]]) -> str:
     return OFFER_TEST_DRIVE if ok else ""
 
 
-def answer_tool_results(messages: Sequence[BaseMessage], facts: PromptFacts) -> str:
-    """Answers the trailing ToolMessages in plain text; never calls tools again.
+def answer_results(
+    results: Sequence[tuple[str, dict[str, Any], ToolMessage]], facts: Facts
+) -> tuple[list[str], str]:
+    """Answers tool results in plain text; never calls tools again.
 
     Args:
-        messages: The conversation, ending with the results of the last tool calls.
-        facts: The prompt facts, for dealership names.
+        results: (tool name, arguments, result) in order.
+        facts: The directory, for dealership names.
 
     Returns:
-        One answer per result, in order, then at most one follow-up offer.
+        One answer per result, and at most one follow-up offer.
     """
-    start = len(messages)
-    while start > 0 and isinstance(messages[start - 1], ToolMessage):
-        start -= 1
-    request = messages[start - 1] if start > 0 else None
-    calls = {c["id"]: c for c in request.tool_calls} if isinstance(request, AIMessage) else {}
-    results: list[tuple[str, ToolMessage]] = []
-    answers: list[str] = []
-    for message in messages[start:]:
-        if not isinstance(message, ToolMessage):
-            continue
-        call = calls.get(message.tool_call_id)
-        name = message.name or (call["name"] if call else "")
-        results.append((name, message))
-        answers.append(_answer_one(name, call["args"] if call else {}, message, facts))
-    return " ".join([*answers, _closing(results)]).strip()
+    answers = [_answer_one(name, args, message, facts) for name, args, message in results]
+    return answers, _closing([(name, message) for name, _, message in results])

@@ -1,6 +1,15 @@
 """Dates and clock times in customer text, read as ISO dates and 24-hour HH:MM.
 
-Relative days ("tomorrow", "next friday") resolve against the prompt's today; no clock is read.
+Relative days resolve against the given today (the dealership's local day); no clock is read here.
+The rules, one each, so nobody has to guess:
+- A weekday, "this <weekday>" and "next <weekday>" all mean the first such day after today (never
+  today itself): on a Tuesday, "next Friday" is in three days and "Tuesday" is in seven.
+- An ordinal alone ("the 3rd") is the next day with that number, today included.
+- A weekday with an ordinal ("Wednesday the 9th") is the next 9th that falls on a Wednesday
+  within a year (the next 9th if none does); the number wins over the weekday.
+- A month and day without a year ("Dec 5") is the next such day, today included.
+- "The weekend" is the coming Saturday (today on a Saturday).
+- An hour without am/pm is read in showroom hours: 1 to 7 mean the afternoon.
 """
 
 from __future__ import annotations
@@ -51,6 +60,19 @@ _DAY_MONTH_RE = re.compile(
 _RELATIVE_DAY_RE = re.compile(r"\b(?:the\s+)?(day after tomorrow|tomorrow|today|tonight)\b")
 _IN_DAYS_RE = re.compile(r"\bin\s+(\d{1,2}|one|two|three|four|five|six|seven)\s+days?\b")
 _WEEKDAY_RE = re.compile(rf"\b(?:(?:next|this|coming|on)\s+)?({_WEEKDAY})s?\b")
+_SHORT_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+_SHORT_WEEKDAY_RE = re.compile(
+    r"\b(?:(?:on|next|this|for|coming|by)\s+)(mon|tue|wed|thu|fri|sat|sun)\b\.?"
+)
+_ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)"
+_ORDINAL_RE = re.compile(rf"\b(?:(?:on|for)\s+)?the\s+{_ORDINAL}\b|\bon\s+{_ORDINAL}\b")
+_WEEKDAY_ORDINAL_RE = re.compile(
+    rf"\b(?:(?:next|this|on)\s+)?({_WEEKDAY}|mon|tue|wed|thu|fri|sat|sun),?\s+(?:the\s+)?"
+    rf"{_ORDINAL}\b"
+)
+_WEEKEND_RE = re.compile(r"\b(?:this|the|next|on the|over the)\s+weekend\b|\bweekend\b")
+_THIS_PART_RE = re.compile(r"\bthis\s+(?:morning|afternoon|evening)\b")
+_IN_A_WEEK_RE = re.compile(r"\bin\s+a\s+week\b|\ba\s+week\s+from\s+(?:today|now)\b")
 _RELATIVE_OFFSETS = {"today": 0, "tonight": 0, "tomorrow": 1, "day after tomorrow": 2}
 
 
@@ -109,9 +131,50 @@ def _relative_dates(text: str, today: date | None) -> list[_Candidate]:
         candidates.append((match.start(), match.end(), _shift(today, count)))
     for match in _WEEKDAY_RE.finditer(text):
         target = WEEKDAYS.index(match.group(1))
-        days = None if today is None else (target - today.weekday() - 1) % 7 + 1
+        candidates.append((match.start(), match.end(), _next_weekday(today, target)))
+    for match in _SHORT_WEEKDAY_RE.finditer(text):
+        target = _SHORT_WEEKDAYS[match.group(1)]
+        candidates.append((match.start(), match.end(), _next_weekday(today, target)))
+    for match in _WEEKEND_RE.finditer(text):
+        days = None if today is None else (5 - today.weekday()) % 7
         candidates.append((match.start(), match.end(), _shift(today, days)))
+    for match in _THIS_PART_RE.finditer(text):
+        candidates.append((match.start(), match.end(), today))
+    for match in _IN_A_WEEK_RE.finditer(text):
+        candidates.append((match.start(), match.end(), _shift(today, 7)))
+    for match in _ORDINAL_RE.finditer(text):
+        number = int(match.group(1) or match.group(2))
+        if 1 <= number <= 31:
+            candidates.append((match.start(), match.end(), _next_numbered_day(today, number)))
+    for match in _WEEKDAY_ORDINAL_RE.finditer(text):
+        name, number = match.group(1), int(match.group(2))
+        weekday = WEEKDAYS.index(name) if name in WEEKDAYS else _SHORT_WEEKDAYS[name]
+        if 1 <= number <= 31:
+            found = _next_numbered_day(today, number, weekday)
+            candidates.append((match.start(), match.end(), found))
     return candidates
+
+
+def _next_weekday(today: date | None, weekday: int) -> date | None:
+    return (
+        None if today is None else today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
+    )
+
+
+def _next_numbered_day(today: date | None, number: int, weekday: int | None = None) -> date | None:
+    """The next day numbered `number`, today included; on `weekday` when one within a year is."""
+    if today is None:
+        return None
+    first: date | None = None
+    year, month = today.year, today.month
+    for _ in range(13):
+        day = safe_date(year, month, number)
+        if day is not None and day >= today:
+            first = first or day
+            if weekday is None or day.weekday() == weekday:
+                return day
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return first
 
 
 def _shift(today: date | None, days: int | None) -> date | None:
@@ -136,8 +199,10 @@ _CLOCK_RE = re.compile(r"\b(\d{1,2})[:.](\d{2})\s*(am|pm)?\b")
 _MERIDIEM_RE = re.compile(r"\b(\d{1,2})\s*(am|pm)\b")
 _NOON_RE = re.compile(r"\b(noon|midday)\b")
 _BARE_HOUR_RE = re.compile(
-    r"\b(?:at|@|around)\s+(\d{1,2})(?:\s*o'?clock)?\b(?![:./-]\d)(?!\s*(?:am|pm)\b)"
+    r"\b(?:at|@|around|about|make it|say|by|for)\s+(\d{1,2})(?:\s*o'?clock|ish)?\b(?![:./-]\d)"
+    r"(?!\s*(?:am|pm|st|nd|rd|th|days?|weeks?|people|of)\b)"
 )
+_HALF_PAST_RE = re.compile(r"\bhalf\s+past\s+(\d{1,2})\b")
 _OCLOCK_RE = re.compile(r"\b(\d{1,2})\s*o'?clock\b")
 _ONLY_HOUR_RE = re.compile(r"^\W*(?:at\s+)?(\d{1,2})\W*(?:please)?\W*$")
 
@@ -162,6 +227,9 @@ def find_time(text: str) -> Found | None:
     for regex in (_BARE_HOUR_RE, _OCLOCK_RE, _ONLY_HOUR_RE):
         for match in regex.finditer(text):
             candidates.append((match.start(), match.end(), _bare_hour(int(match.group(1)))))
+    for match in _HALF_PAST_RE.finditer(text):
+        hhmm = _bare_hour(int(match.group(1)))
+        candidates.append((match.start(), match.end(), hhmm and f"{hhmm[:2]}:30"))
     valid = [c for c in candidates if c[2] is not None]
     if not valid:
         return None

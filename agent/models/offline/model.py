@@ -1,7 +1,7 @@
 """A scripted, rule-based stand-in for the LLM so Lex runs with no API key and no network.
 
 `OfflineChatModel` is the LangChain wrapper: it asks `decide` for the next step of the rules in the
-other `agent.offline_*` modules and returns or streams it token by token, as a provider would.
+other modules of this package and returns or streams it token by token, as a provider would.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -33,9 +34,16 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
-from agent.models.offline.answers import answer_tool_results
-from agent.models.offline.conversation import message_text, read_conversation
-from agent.models.offline.parsing import Slots, parse_prompt_facts
+from agent.models.offline.answers import answer_results
+from agent.models.offline.conversation import (
+    Conversation,
+    message_text,
+    read_conversation,
+    tool_results,
+)
+from agent.models.offline.facts import DEFAULT_TIMEZONE, Facts, read_facts
+from agent.models.offline.flow import advance
+from agent.models.offline.parsing import Slots
 from agent.models.offline.phrasing import (
     BOOKING_OFFERS,
     OFFER_RETRY,
@@ -43,8 +51,10 @@ from agent.models.offline.phrasing import (
     OFFER_TEST_DRIVE,
     OFFER_THERE,
 )
-from agent.models.offline.planning import Reply, plan_reply
+from agent.models.offline.planning import Plan, Reply, plan_reply
 from agent.models.offline.questions import small_talk
+from tools.domain.directory import Dealership
+from tools.names import GET_WEATHER
 
 __all__ = [
     "BOOKING_OFFERS",
@@ -53,6 +63,7 @@ __all__ = [
     "OFFER_SLOT",
     "OFFER_TEST_DRIVE",
     "OFFER_THERE",
+    "Facts",
     "OfflineChatModel",
     "Reply",
     "decide",
@@ -63,26 +74,61 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "lex-offline"
 
 
-def decide(messages: Sequence[BaseMessage], tool_names: frozenset[str] = frozenset()) -> Reply:
+def decide(
+    messages: Sequence[BaseMessage],
+    tool_names: frozenset[str] = frozenset(),
+    *,
+    facts: Facts | None = None,
+    weather_takes_date: bool = False,
+) -> Reply:
     """Decides the model's next step from the conversation alone.
 
     Args:
         messages: The conversation, system prompt included.
         tool_names: The tools the model may call; requests for other tools get an apology.
+        facts: The directory, lineup and today; read from the system prompt's date when None.
+        weather_takes_date: Whether the bound weather tool takes a `date` (a forecast).
 
     Returns:
         Tool calls for a request understood with every detail, otherwise non-empty text.
     """
-    facts = parse_prompt_facts(str(m.text) for m in messages if isinstance(m, SystemMessage))
-    if messages and isinstance(messages[-1], ToolMessage):
-        return Reply(text=answer_tool_results(messages, facts))
+    if facts is None:
+        facts = read_facts((), now=None, timezone=DEFAULT_TIMEZONE, system_texts=_system(messages))
     humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
     if not humans:
         return Reply(text=small_talk("hello", Slots(), facts))
-    if humans[-1] != len(messages) - 1:
+    conversation = read_conversation(
+        messages, facts, tool_names, weather_takes_date=weather_takes_date
+    )
+    text = message_text(messages[humans[-1]])
+    plan = plan_reply(text, conversation)
+    if humans[-1] == len(messages) - 1:
+        return plan.reply
+    if not isinstance(messages[-1], ToolMessage):
         return Reply(text="Is there anything else I can help you with?")
-    conversation = read_conversation(messages, facts, tool_names)
-    return plan_reply(message_text(messages[-1]), conversation)
+    return _continue_turn(plan, messages[humans[-1] + 1 :], conversation)
+
+
+def _continue_turn(plan: Plan, turn: Sequence[BaseMessage], conversation: Conversation) -> Reply:
+    """The step after tool results: the goal's next calls, or the answer to everything done."""
+    results = tool_results(turn)
+    goal_text, used = "", frozenset[str]()
+    if plan.goal is not None:
+        outcome = advance(plan.goal, results, conversation)
+        made = [(name, args) for name, args, _ in results]
+        new_calls = tuple(call for call in outcome.calls if call not in made)
+        if new_calls:
+            return Reply(tool_calls=new_calls)
+        goal_text, used = outcome.text, outcome.used
+    rest = [result for result in results if result[2].tool_call_id not in used]
+    answers, closing = answer_results(rest, conversation.facts)
+    notes = list(plan.notes) if any(name == GET_WEATHER for name, _, _ in rest) else []
+    parts = [*notes, *answers, goal_text, "" if goal_text else closing]
+    return Reply(text=" ".join(part for part in parts if part).strip() or "Done.")
+
+
+def _system(messages: Sequence[BaseMessage]) -> list[str]:
+    return [str(m.text) for m in messages if isinstance(m, SystemMessage)]
 
 
 class OfflineChatModel(BaseChatModel):
@@ -95,10 +141,17 @@ class OfflineChatModel(BaseChatModel):
     Attributes:
         model_name: Reported in response metadata; says plainly that this is not an LLM.
         token_delay_s: Pause between streamed tokens in async streaming, for demos and tests.
+        directory: The dealerships it knows (names, aliases, states, hours, models); without
+            one, a named place is passed to the tools as it is.
+        clock: Where "now" comes from; without one, today is read from the system prompt.
+        timezone: Where today is read when no dealership is named.
     """
 
     model_name: str = MODEL_NAME
     token_delay_s: float = Field(default=0.0, ge=0.0)
+    directory: tuple[Dealership, ...] = Field(default=(), exclude=True)
+    clock: Callable[[], datetime] | None = Field(default=None, exclude=True)
+    timezone: str = DEFAULT_TIMEZONE
 
     @property
     def _llm_type(self) -> str:
@@ -130,7 +183,18 @@ class OfflineChatModel(BaseChatModel):
         return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
 
     def _render(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> _Rendered:
-        reply = decide(messages, _bound_tool_names(kwargs))
+        facts = read_facts(
+            self.directory,
+            now=self.clock() if self.clock else None,
+            timezone=self.timezone,
+            system_texts=_system(messages),
+        )
+        reply = decide(
+            messages,
+            _bound_tool_names(kwargs),
+            facts=facts,
+            weather_takes_date="date" in _bound_parameters(kwargs, GET_WEATHER),
+        )
         logger.debug(
             "offline reply: %d tool call(s), %d chars", len(reply.tool_calls), len(reply.text)
         )
@@ -188,6 +252,16 @@ def _bound_tool_names(kwargs: dict[str, Any]) -> frozenset[str]:
         if isinstance(name, str):
             names.add(name)
     return frozenset(names)
+
+
+def _bound_parameters(kwargs: dict[str, Any], tool_name: str) -> frozenset[str]:
+    """The parameter names of a bound tool's schema."""
+    for tool in kwargs.get("tools") or ():
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and function.get("name") == tool_name:
+            properties = (function.get("parameters") or {}).get("properties") or {}
+            return frozenset(properties)
+    return frozenset()
 
 
 @dataclass(frozen=True)

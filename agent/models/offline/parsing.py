@@ -1,7 +1,8 @@
-"""How the offline chat model reads plain English: prompt facts and the slots of a request.
+"""How the offline chat model reads plain English: the slots of a request.
 
 Kept apart from the dialogue logic so each rule (places, models, ids) stays small, deterministic
-and testable on its own; dates and times live in offline_dates, intents in offline_intents.
+and testable on its own; dates and times live in `dates`, intents in `intents`, spelling in
+`spelling`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 
 from agent.models.offline.dates import (
     ISO_DATE_RE,
@@ -18,8 +18,10 @@ from agent.models.offline.dates import (
     Found,
     find_date,
     find_time,
-    safe_date,
 )
+from agent.models.offline.facts import Facts
+from agent.models.offline.spelling import fix_spelling
+from tools.domain.directory import Dealership
 
 _BRAND = "supercar"
 
@@ -35,28 +37,6 @@ _PLACE_STOPWORDS = frozenset(
     + list(WEEKDAYS)
     + list(MONTHS)
 )
-
-
-@dataclass(frozen=True)
-class Dealership:
-    """One line of the dealership directory in the system prompt."""
-
-    id: str
-    name: str
-    city: str
-
-
-@dataclass(frozen=True)
-class PromptFacts:
-    """What the system prompt tells the model about the world; all optional."""
-
-    today: date | None = None
-    dealerships: tuple[Dealership, ...] = ()
-    car_models: tuple[str, ...] = ()
-
-    def dealership(self, dealership_id: str) -> Dealership | None:
-        """Returns the directory entry with this id, if any."""
-        return next((d for d in self.dealerships if d.id == dealership_id), None)
 
 
 @dataclass(frozen=True)
@@ -92,52 +72,6 @@ class Slots:
             car_model=newer.car_model or self.car_model,
             confirmation_id=newer.confirmation_id or self.confirmation_id,
         )
-
-
-# --- prompt facts ------------------------------------------------------------------------------
-
-_TODAY_RE = re.compile(r"Today is (\d{4}-\d{2}-\d{2})\b")
-_DIRECTORY_HEADER_RE = re.compile(r"^\s*Dealerships\b.*:\s*$", re.IGNORECASE)
-_DIRECTORY_LINE_RE = re.compile(r"^\s*-\s*([a-z0-9][a-z0-9-]*)\s*:\s*(.+?)\s*$")
-_CAR_MODELS_RE = re.compile(r"^\s*Car models:\s*(.+?)\s*$", re.IGNORECASE)
-
-
-def parse_prompt_facts(texts: Iterable[str]) -> PromptFacts:
-    """Reads today's date, the dealership directory and the car models from system prompts.
-
-    Args:
-        texts: The text of each system message, in order.
-
-    Returns:
-        The facts found; missing lines leave their field empty.
-    """
-    today: date | None = None
-    dealerships: list[Dealership] = []
-    car_models: list[str] = []
-    for text in texts:
-        in_directory = False
-        for line in text.splitlines():
-            if match := _TODAY_RE.search(line):
-                today = safe_date(*(int(part) for part in match.group(1).split("-")))
-            if _DIRECTORY_HEADER_RE.match(line):
-                in_directory = True
-                continue
-            entry = _DIRECTORY_LINE_RE.match(line) if in_directory else None
-            if entry:
-                name, _, city = entry.group(2).rpartition(",")
-                name, city = (name or city).strip(), city.strip()
-                dealerships.append(Dealership(entry.group(1), name, city))
-                continue
-            in_directory = False
-            if match := _CAR_MODELS_RE.match(line):
-                car_models.extend(_split_car_models(match.group(1)))
-    return PromptFacts(today, tuple(dealerships), tuple(dict.fromkeys(car_models)))
-
-
-def _split_car_models(text: str) -> list[str]:
-    text = re.sub(r"\([^)]*\)", " ", text).rstrip(". ")
-    parts = re.split(r",|\band\b", text)
-    return [" ".join(part.split()) for part in parts if part.strip()]
 
 
 # --- text helpers ------------------------------------------------------------------------------
@@ -206,16 +140,31 @@ def _find_confirmation_id(text: str, dealership_ids: Iterable[str]) -> Found | N
     return None
 
 
-def _find_directory_dealerships(text: str, facts: PromptFacts) -> list[Found]:
-    """Finds dealerships of the directory named by id, name or city, in order of mention."""
+def _dealership_names(dealership: Dealership) -> tuple[set[str], set[str]]:
+    """(names, state names) a dealership goes by, as padded word strings."""
+    names = {dealership.id, dealership.name, dealership.city, *dealership.aliases}
+    return {words(n) for n in names}, {words(dealership.state_name)}
+
+
+def _find_directory_dealerships(text: str, facts: Facts) -> list[Found]:
+    """Finds dealerships of the directory named by id, name, city, alias or state, in order.
+
+    A state names every dealership in it ("the California dealerships"); its hits carry the
+    state's name as value prefix "state:" so weather is not asked for a state.
+    """
     padded = words(text)
     found: list[Found] = []
     for dealership in facts.dealerships:
-        aliases = {words(dealership.id), words(dealership.name), words(dealership.city)}
-        hits = [(padded.find(a), len(a)) for a in aliases if a.strip() and a in padded]
+        names, states = _dealership_names(dealership)
+        hits = [(padded.find(a), len(a)) for a in names if a.strip() and a in padded]
         if hits:
             start, length = min(hits)
             found.append(Found(dealership.id, start, start + length))
+            continue
+        state_hits = [(padded.find(a), len(a)) for a in states if a.strip() and a in padded]
+        if state_hits:
+            start, length = min(state_hits)
+            found.append(Found(f"state:{dealership.id}", start, start + length))
     return sorted(found, key=lambda f: f.start)
 
 
@@ -259,27 +208,35 @@ def slug(text: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def extract_slots(text: str, facts: PromptFacts) -> Slots:
+def read_text(text: str, facts: Facts) -> str:
+    """Customer text as the rules read it: normalized, abbreviations expanded, typos corrected."""
+    return fix_spelling(normalize(text), facts)
+
+
+def extract_slots(text: str, facts: Facts) -> Slots:
     """Pulls every slot a request can carry out of one customer text.
 
     Args:
         text: The customer's words.
-        facts: The prompt facts used to resolve dates, dealerships and car models.
+        facts: The directory, lineup and today used to resolve places, models and dates.
 
     Returns:
         The slots found; a date named relative to an unknown today sets `date_needs_today`.
     """
-    text = normalize(text)
+    text = read_text(text, facts)
     directory_ids = [d.id for d in facts.dealerships]
     confirmation = _find_confirmation_id(text, directory_ids)
     text = _blank(text, [confirmation] if confirmation else [])
     found_date, needs_today = find_date(text, facts.today)
     model = _find_car_model(text, facts.car_models)
-    text = _blank(text, [f for f in (found_date, model) if f])
-    found_time = find_time(text)
-    text = _blank(text, [found_time] if found_time else [])
+    blanked = _blank(text, [f for f in (found_date, model) if f])
+    found_time = find_time(blanked)
+    blanked = _blank(blanked, [found_time] if found_time else [])
 
-    dealership_ids, unknown, cities, area = _places(text, facts)
+    dealership_ids, unknown, cities, area = _places(blanked, facts)
+    local_today = facts.today_at(dealership_ids[0]) if dealership_ids else facts.today
+    if found_date and local_today != facts.today:  # dates are the dealership's local days
+        found_date, needs_today = find_date(text, local_today)
     return Slots(
         dealership_ids=dealership_ids,
         unknown_dealership=unknown,
@@ -294,21 +251,33 @@ def extract_slots(text: str, facts: PromptFacts) -> Slots:
 
 
 def _places(
-    text: str, facts: PromptFacts
+    text: str, facts: Facts
 ) -> tuple[tuple[str, ...], str | None, tuple[str, ...], str | None]:
     """Resolves (dealership ids, unknown dealership name, weather cities, list area)."""
-    known = _find_directory_dealerships(text, facts)
+    found = _find_directory_dealerships(text, facts)
+    known = [f for f in found if not f.value.startswith("state:")]
+    by_state = [
+        Found(f.value.removeprefix("state:"), f.start, f.end) for f in found if f not in known
+    ]
     known_aliases = {
         words(alias).strip()
         for d in facts.dealerships
-        for alias in (d.id, d.name, d.city, d.name.lower().replace(_BRAND, ""))
+        for alias in (
+            d.id,
+            d.name,
+            d.city,
+            d.state_name,
+            *d.aliases,
+            d.name.lower().replace(_BRAND, ""),
+        )
     }
     named = _named_dealership_phrases(text)
     loose = _place_phrases(text, r"in|at|for|near|around")
     unknown_named = [f for f in named if words(f.value).strip() not in known_aliases]
 
     if facts.dealerships:
-        dealership_ids = tuple(dict.fromkeys(f.value for f in known))
+        ordered_ids = sorted([*known, *by_state], key=lambda f: f.start)
+        dealership_ids = tuple(dict.fromkeys(f.value for f in ordered_ids))
         unknown = None if dealership_ids or not unknown_named else unknown_named[0].value.title()
     else:
         phrases = named or _place_phrases(text, r"at|in|of|to|near")
@@ -318,6 +287,8 @@ def _places(
     city_of = {d.id: d.city for d in facts.dealerships}
     cities = [Found(city_of[f.value], f.start, f.end) for f in known]
     cities += [f for f in loose if words(f.value).strip() not in known_aliases]
+    state_of = {d.id: d.state_name for d in facts.dealerships}
+    cities += [Found(state_of[f.value], f.start, f.end) for f in by_state]
     ordered = sorted(cities, key=lambda f: f.start)
     city_names = tuple(dict.fromkeys(_title_city(f.value) for f in ordered))
     area_phrases = [f for f in _place_phrases(text, r"in|near|around") if f.value]
@@ -325,6 +296,10 @@ def _places(
     if area is None and area_phrases:
         area = _title_city(area_phrases[0].value)
     return dealership_ids, unknown, city_names, area
+
+
+def _brandless(name: str) -> str:
+    return name.lower().replace(_BRAND, "")
 
 
 def _title_city(name: str) -> str:

@@ -1,6 +1,7 @@
-"""Wording shared by the offline model's questions and answers: booking offers and phrasing helpers.
+"""Wording shared by the offline model's questions and answers: offers, recaps, phrasing helpers.
 
-The offers live here because answers end with them and the conversation reader looks for them.
+The offers and recaps live here because answers end with them and the conversation reader looks
+for them to know what a "yes" agrees to.
 """
 
 from __future__ import annotations
@@ -8,14 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from agent.models.offline.parsing import PromptFacts
+from agent.models.offline.facts import Facts
 
 # Questions after which "yes", a time or a car model means "book it".
 OFFER_TEST_DRIVE = "Would you like to book a test drive?"
 OFFER_THERE = "Would you like to book a test drive there?"
 OFFER_SLOT = "Would you like me to book one of these times?"
 OFFER_RETRY = "Would you like to try another time or day?"
-BOOKING_OFFERS = (OFFER_TEST_DRIVE, OFFER_THERE, OFFER_SLOT, OFFER_RETRY)
+OFFER_BOOK = "Shall I book it for you?"
+BOOKING_OFFERS = (OFFER_TEST_DRIVE, OFFER_THERE, OFFER_SLOT, OFFER_RETRY, OFFER_BOOK)
+
+# Recaps before changing a booking; a "yes" after one carries the change out.
+RECAP_CANCEL = "Shall I cancel it?"
+RECAP_MOVE = "Shall I move it?"
 
 
 def join(items: Sequence[str], last: str = "and") -> str:
@@ -39,7 +45,7 @@ def sentence(text: str) -> str:
     return text if not text or text[-1] in ".!?" else f"{text}."
 
 
-def dealership_label(dealership_id: str, facts: PromptFacts) -> str:
+def dealership_label(dealership_id: str, facts: Facts) -> str:
     """The directory name of a dealership, or its id read as a place name."""
     dealership = facts.dealership(dealership_id)
     return dealership.name if dealership else dealership_id.replace("-", " ").title()
@@ -53,7 +59,7 @@ def human_date(iso: str) -> str:
         return iso
 
 
-def we_have(facts: PromptFacts) -> str:
+def we_have(facts: Facts) -> str:
     """The sentence naming the dealership cities, or empty text without a directory."""
     cities = [d.city for d in facts.dealerships]
     return f"We have dealerships in {join(cities)}." if cities else ""

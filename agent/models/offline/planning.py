@@ -1,38 +1,58 @@
-"""Planning the offline model's reply to a customer message: tool calls, or one question.
+"""Planning the offline model's reply to a customer message: tool calls, a goal, or one question.
 
 Each intent has a planner that calls its tool only with every detail; a missing detail becomes a
-question, and details from related earlier turns fill the gaps.
+question, and details from related earlier turns fill the gaps. Bookings, moves and cancellations
+become a goal (`flow`) that takes several tool steps within the turn, as a salesperson would.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from agent.models.offline.conversation import (
+    AFFIRMATIVE,
+    Booking,
     Conversation,
     ToolCallSpec,
     follow_up_intents,
     history_slots,
 )
+from agent.models.offline.flow import BookGoal, Goal, LookupGoal, first_step, moved, recap
 from agent.models.offline.intents import Intent, understand
-from agent.models.offline.parsing import Slots, extract_slots
-from agent.models.offline.phrasing import dealership_label, join, we_have
+from agent.models.offline.parsing import Slots, extract_slots, read_text
+from agent.models.offline.phrasing import dealership_label, human_date, join, we_have
 from agent.models.offline.questions import (
+    SPANISH_REPLY,
     booking_subject,
+    catalog_answer,
     has_date,
     mentions_money,
     missing_question,
     small_talk,
+    speaks_spanish,
     unknown_dealership_question,
+)
+from tools.names import (
+    CANCEL_APPOINTMENT,
+    CHECK_APPOINTMENT_AVAILABILITY,
+    GET_DEALERSHIP_ADDRESS,
+    GET_WEATHER,
+    LIST_DEALERSHIPS,
+    LIST_MY_APPOINTMENTS,
 )
 
 _MAX_PARALLEL_CALLS = 3
+FORECAST_DAYS = 7
+"""How far ahead a weather forecast reaches (today included)."""
 _CANNOT = {
     Intent.WEATHER: "check the weather",
     Intent.ADDRESS: "look up dealership addresses",
     Intent.AVAILABILITY: "check free test-drive times",
     Intent.BOOKING: "book test drives",
+    Intent.VISIT: "check free test-drive times",
+    Intent.MOVE: "move bookings",
     Intent.LIST_DEALERSHIPS: "list our dealerships",
     Intent.MY_APPOINTMENTS: "look up your bookings",
     Intent.CANCEL: "cancel bookings",
@@ -48,14 +68,25 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """The reply to a customer message, the goal it starts, and notes for the final answer."""
+
+    reply: Reply
+    goal: Goal | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class _Step:
-    """What one request needs: tool calls, or a question for the missing details."""
+    """What one request needs: tool calls, a goal, a question, or a note for the answer."""
 
     calls: tuple[ToolCallSpec, ...] = ()
     question: str = ""
+    goal: Goal | None = None
+    notes: tuple[str, ...] = field(default=())
 
 
-def plan_reply(text: str, conversation: Conversation) -> Reply:
+def plan_reply(text: str, conversation: Conversation) -> Plan:
     """Plans the reply to the customer's last message.
 
     Args:
@@ -63,38 +94,83 @@ def plan_reply(text: str, conversation: Conversation) -> Reply:
         conversation: The conversation before it.
 
     Returns:
-        Tool calls when every request has its details, the first question otherwise, small talk
-        for a message that asks for nothing, or an apology for tools that are not bound.
+        Tool calls (and the goal they start) when every request has its details, the first
+        question otherwise, small talk for a message that asks for nothing, or an apology for
+        tools that are not bound.
     """
     facts = conversation.facts
     whole = extract_slots(text, facts)
+    said = read_text(text, facts)
+    if speaks_spanish(said):
+        return Plan(Reply(text=SPANISH_REPLY))
+    if catalog := catalog_answer(said, whole, facts):
+        return Plan(Reply(text=catalog))
     requests = understand(text, facts)
     if not requests and not mentions_money(text):
         requests = [(i, Slots()) for i in follow_up_intents(text, whole, conversation)]
     if not requests:
-        return Reply(text=small_talk(text, whole, facts))
+        return Plan(Reply(text=small_talk(said, whole, facts)))
     intents = [intent for intent, _ in requests]
     if Intent.AVAILABILITY in intents and Intent.BOOKING in intents and not whole.time:
         # "Can I book at Miami tomorrow? What times are free?": the free times answer it.
         requests = [(i, s) for i, s in requests if i is not Intent.BOOKING]
 
     calls: list[ToolCallSpec] = []
+    notes: list[str] = []
+    goal: Goal | None = None
     unavailable: list[str] = []
     for intent, slots in requests:
-        if intent.value not in conversation.tool_names:
+        if intent.tool not in conversation.tool_names:
             unavailable.append(_CANNOT[intent])
             continue
         merged = history_slots(conversation, intent).overlay(whole).overlay(slots)
-        step = _PLANNERS[intent](merged, conversation)
+        step = _PLANNERS[intent](merged, text, conversation)
         if step.question:
-            return Reply(text=step.question)
+            return Plan(Reply(text=step.question))
+        notes.extend(step.notes)
+        if step.goal is not None and goal is None:
+            goal = step.goal
+            step = _Step(calls=(*step.calls, *first_step(goal, conversation)))
         calls.extend(call for call in step.calls if call not in calls)
     if calls:
-        return Reply(tool_calls=tuple(calls))
-    return Reply(text=f"Sorry, I can't {join(unavailable, 'or')} right now.")
+        return Plan(Reply(tool_calls=tuple(calls)), goal, tuple(notes))
+    if unavailable:
+        return Plan(Reply(text=f"Sorry, I can't {join(unavailable, 'or')} right now."))
+    return Plan(Reply(text=" ".join(notes) or small_talk(said, whole, facts)))
 
 
-def _plan_booking(slots: Slots, conversation: Conversation) -> _Step:
+def _booking_args(slots: Slots) -> dict[str, str]:
+    return {
+        "dealership_id": slots.dealership_ids[0],
+        "date": slots.date or "",
+        "time": slots.time or "",
+        "car_model": slots.car_model or "",
+    }
+
+
+def _model_elsewhere(slots: Slots, conversation: Conversation) -> str:
+    """A question when the chosen model is not offered at the chosen dealership, else ""."""
+    facts = conversation.facts
+    dealership = facts.dealership(slots.dealership_ids[0]) if slots.dealership_ids else None
+    if dealership is None or not slots.car_model or slots.car_model in dealership.models:
+        return ""
+    elsewhere = [d.city for d in facts.dealerships if slots.car_model in d.models]
+    where = f" You can test drive it in {join(elsewhere)}." if elsewhere else ""
+    return (
+        f"Sorry, the {slots.car_model} is not available for test drives at {dealership.name}; "
+        f"there you can drive the {join(dealership.models, 'or')}.{where} Which would you like?"
+    )
+
+
+def _plan_booking(slots: Slots, text: str, conversation: Conversation) -> _Step:
+    return _booking_step(slots, conversation, offer_only=False)
+
+
+def _plan_visit(slots: Slots, text: str, conversation: Conversation) -> _Step:
+    return _booking_step(slots, conversation, offer_only=True)
+
+
+def _booking_step(slots: Slots, conversation: Conversation, *, offer_only: bool) -> _Step:
     facts = conversation.facts
     if slots.unknown_dealership:
         return _Step(question=unknown_dealership_question(slots.unknown_dealership, facts))
@@ -105,19 +181,17 @@ def _plan_booking(slots: Slots, conversation: Conversation) -> _Step:
         "model": bool(slots.car_model),
     }
     missing = [name for name, ok in present.items() if not ok]
+    if offer_only and missing == ["model"]:
+        missing = []  # "can I come Monday at 3?": check first, the model can come with the yes
     if missing:
         subject = booking_subject(slots, facts)
         return _Step(question=missing_question(missing, subject, slots, facts))
-    args = {
-        "dealership_id": slots.dealership_ids[0],
-        "date": slots.date,
-        "time": slots.time,
-        "car_model": slots.car_model,
-    }
-    return _Step(calls=((Intent.BOOKING.value, args),))
+    if question := _model_elsewhere(slots, conversation):
+        return _Step(question=question)
+    return _Step(goal=BookGoal(_booking_args(slots), offer_only=offer_only))
 
 
-def _plan_availability(slots: Slots, conversation: Conversation) -> _Step:
+def _plan_availability(slots: Slots, text: str, conversation: Conversation) -> _Step:
     facts = conversation.facts
     if slots.unknown_dealership:
         return _Step(question=unknown_dealership_question(slots.unknown_dealership, facts))
@@ -129,13 +203,13 @@ def _plan_availability(slots: Slots, conversation: Conversation) -> _Step:
         return _Step(question=missing_question(missing, subject, slots, facts))
     return _Step(
         calls=tuple(
-            (Intent.AVAILABILITY.value, {"dealership_id": dealership_id, "date": slots.date})
+            (CHECK_APPOINTMENT_AVAILABILITY, {"dealership_id": dealership_id, "date": slots.date})
             for dealership_id in slots.dealership_ids[:_MAX_PARALLEL_CALLS]
         )
     )
 
 
-def _plan_address(slots: Slots, conversation: Conversation) -> _Step:
+def _plan_address(slots: Slots, text: str, conversation: Conversation) -> _Step:
     facts = conversation.facts
     if slots.unknown_dealership:
         return _Step(question=unknown_dealership_question(slots.unknown_dealership, facts))
@@ -144,13 +218,13 @@ def _plan_address(slots: Slots, conversation: Conversation) -> _Step:
         return _Step(question=question.strip())
     return _Step(
         calls=tuple(
-            (Intent.ADDRESS.value, {"dealership_id": dealership_id})
+            (GET_DEALERSHIP_ADDRESS, {"dealership_id": dealership_id})
             for dealership_id in slots.dealership_ids[:_MAX_PARALLEL_CALLS]
         )
     )
 
 
-def _plan_weather(slots: Slots, conversation: Conversation) -> _Step:
+def _plan_weather(slots: Slots, text: str, conversation: Conversation) -> _Step:
     facts = conversation.facts
     cities = slots.cities or tuple(
         dealership.city if (dealership := facts.dealership(i)) else i.replace("-", " ").title()
@@ -158,41 +232,97 @@ def _plan_weather(slots: Slots, conversation: Conversation) -> _Step:
     )
     if not cities:
         return _Step(question="Which city would you like the weather for?")
-    return _Step(
-        calls=tuple((Intent.WEATHER.value, {"city": city}) for city in cities[:_MAX_PARALLEL_CALLS])
-    )
-
-
-def _plan_list(slots: Slots, conversation: Conversation) -> _Step:
-    return _Step(
-        calls=((Intent.LIST_DEALERSHIPS.value, {"city": slots.area} if slots.area else {}),)
-    )
-
-
-def _plan_my_appointments(slots: Slots, conversation: Conversation) -> _Step:
-    return _Step(calls=((Intent.MY_APPOINTMENTS.value, {}),))
-
-
-def _plan_cancel(slots: Slots, conversation: Conversation) -> _Step:
-    confirmation_id = slots.confirmation_id
-    just_booked = conversation.turns[-1].booked if conversation.turns else None
-    if confirmation_id is None and just_booked in conversation.active_bookings:
-        confirmation_id = just_booked  # "cancel it" right after booking
-    if confirmation_id is None and len(conversation.active_bookings) == 1:
-        confirmation_id = conversation.active_bookings[0]
-    if confirmation_id is None:
+    cities = cities[:_MAX_PARALLEL_CALLS]
+    today = facts.today
+    day = date.fromisoformat(slots.date) if slots.date and has_date(slots) else None
+    if day is None or today is None or day == today:
+        return _Step(calls=tuple((GET_WEATHER, {"city": city}) for city in cities))
+    if conversation.weather_takes_date and today < day < today + timedelta(days=FORECAST_DAYS):
         return _Step(
-            question="Which booking should I cancel? Please tell me its confirmation id, "
-            "or ask me to show your bookings."
+            calls=tuple((GET_WEATHER, {"city": c, "date": day.isoformat()}) for c in cities)
         )
-    return _Step(calls=((Intent.CANCEL.value, {"confirmation_id": confirmation_id}),))
+    reach = "today's weather" if not conversation.weather_takes_date else "a week ahead"
+    note = (
+        f"I can only see {reach}, not a forecast for {human_date(day.isoformat())}; "
+        "here is the weather now."
+    )
+    return _Step(calls=tuple((GET_WEATHER, {"city": city}) for city in cities), notes=(note,))
 
 
-_PLANNERS: dict[Intent, Callable[[Slots, Conversation], _Step]] = {
+def _plan_list(slots: Slots, text: str, conversation: Conversation) -> _Step:
+    return _Step(calls=((LIST_DEALERSHIPS, {"city": slots.area} if slots.area else {}),))
+
+
+def _plan_my_appointments(slots: Slots, text: str, conversation: Conversation) -> _Step:
+    return _Step(calls=((LIST_MY_APPOINTMENTS, {}),))
+
+
+def _target(slots: Slots, conversation: Conversation, *, moving: bool) -> Booking | None:
+    """The booking "it" means: named by id or details, else the last one booked."""
+    if slots.confirmation_id:
+        return conversation.booking(slots.confirmation_id) or Booking(
+            slots.confirmation_id, "", "", "", ""
+        )
+    active = conversation.active_bookings
+    filters = {
+        "dealership_id": slots.dealership_ids[0] if slots.dealership_ids else None,
+        "model": slots.car_model,
+        **({} if moving else {"date": slots.date, "time": slots.time}),
+    }
+    wanted = {key: value for key, value in filters.items() if value}
+    matching = [b for b in active if all(getattr(b, k) == v for k, v in wanted.items())]
+    if wanted and len(matching) == 1:
+        return matching[0]
+    if not wanted or moving:
+        return conversation.last_booked
+    return None
+
+
+def _plan_cancel(slots: Slots, text: str, conversation: Conversation) -> _Step:
+    said = read_text(text, conversation.facts)
+    if conversation.pending_change() == "cancel" and AFFIRMATIVE.match(said):
+        confirmed = extract_slots(conversation.last_ai_text, conversation.facts).confirmation_id
+        if confirmed:
+            return _Step(calls=((CANCEL_APPOINTMENT, {"confirmation_id": confirmed}),))
+    explicit = extract_slots(text, conversation.facts).confirmation_id
+    if explicit:  # the customer named the booking: nothing was inferred, nothing to recap
+        return _Step(calls=((CANCEL_APPOINTMENT, {"confirmation_id": explicit}),))
+    target = _target(slots, conversation, moving=False)
+    if target is None:
+        return _Step(goal=LookupGoal("cancel", slots))
+    return _Step(question=recap("cancel", target, slots, conversation))
+
+
+def _plan_move(slots: Slots, text: str, conversation: Conversation) -> _Step:
+    said = read_text(text, conversation.facts)
+    facts = conversation.facts
+    if conversation.pending_change() == "move" and AFFIRMATIVE.match(said):
+        old = conversation.booking(extract_slots(conversation.last_ai_text, facts).confirmation_id)
+        if old and old.active:
+            new = moved(old, slots)
+            if question := _model_elsewhere(new, conversation):
+                return _Step(question=question)
+            return _Step(goal=BookGoal(_booking_args(new), offer_only=False, replaces=old))
+    target = _target(slots, conversation, moving=True)
+    if target is None and not conversation.active_bookings and _booking_in_progress(conversation):
+        return _booking_step(slots, conversation, offer_only=False)  # "make it 4pm" before booking
+    if target is None:
+        return _Step(goal=LookupGoal("move", slots))
+    return _Step(question=recap("move", target, slots, conversation))
+
+
+def _booking_in_progress(conversation: Conversation) -> bool:
+    last = conversation.turns[-1].intents if conversation.turns else ()
+    return bool({Intent.BOOKING, Intent.VISIT, Intent.AVAILABILITY}.intersection(last))
+
+
+_PLANNERS: dict[Intent, Callable[[Slots, str, Conversation], _Step]] = {
     Intent.WEATHER: _plan_weather,
     Intent.ADDRESS: _plan_address,
     Intent.AVAILABILITY: _plan_availability,
     Intent.BOOKING: _plan_booking,
+    Intent.VISIT: _plan_visit,
+    Intent.MOVE: _plan_move,
     Intent.LIST_DEALERSHIPS: _plan_list,
     Intent.MY_APPOINTMENTS: _plan_my_appointments,
     Intent.CANCEL: _plan_cancel,

@@ -1,29 +1,28 @@
 """What the offline model says before it can call a tool: questions for missing details, small talk.
 
-Questions name every missing detail at once with the choices or an example; small talk never
-quotes prices and steers toward a test drive.
+Questions name every missing detail at once with the choices or an example. Small talk is a table
+(one row per kind of message, with an example a test checks): each reply is short and specific,
+never quotes prices, and offers what Lex can do.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from agent.models.offline.parsing import PromptFacts, Slots, normalize
+from agent.models.offline.facts import Facts
+from agent.models.offline.parsing import Slots, normalize
 from agent.models.offline.phrasing import (
     OFFER_TEST_DRIVE,
+    OFFER_THERE,
     dealership_label,
     human_date,
     join,
     we_have,
 )
 
-_DECLINE = re.compile(r"^\W*(?:no|nope|nah|not now|maybe later)\b")
-_GREETING = re.compile(
-    r"^\W*(?:hi|hello|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening))\b"
-)
-_THANKS = re.compile(r"\b(?:thanks|thank you|thx|cheers|appreciate it)\b")
-_GOODBYE = re.compile(r"\b(?:bye|goodbye|see you|that's all|that is all)\b")
 _MONEY = re.compile(
     r"\b(?:price\w*|cost\w*|how much|financ\w*|loan\w*|leas\w*|payments?|monthly|interest|apr|"
     r"discounts?|deals?|offers?|trade[\s-]?in|insurance|msrp|credit|cheap\w*|expensive)\b"
@@ -40,13 +39,13 @@ def has_date(slots: Slots) -> bool:
     return slots.date is not None and not slots.date_needs_today
 
 
-def unknown_dealership_question(name: str, facts: PromptFacts) -> str:
+def unknown_dealership_question(name: str, facts: Facts) -> str:
     """Says a named dealership is not in the directory and asks which one is meant."""
     choices = f" {we_have(facts)}" if facts.dealerships else ""
     return f"I couldn't find a SuperCar dealership in {name}.{choices} Which one would you like?"
 
 
-def booking_subject(slots: Slots, facts: PromptFacts) -> str:
+def booking_subject(slots: Slots, facts: Facts) -> str:
     """The end of a booking question: " for your test drive of the GT at Miami on ..."."""
     subject = " for your test drive"
     if slots.car_model:
@@ -58,7 +57,7 @@ def booking_subject(slots: Slots, facts: PromptFacts) -> str:
     return subject
 
 
-def missing_question(missing: list[str], subject: str, slots: Slots, facts: PromptFacts) -> str:
+def missing_question(missing: list[str], subject: str, slots: Slots, facts: Facts) -> str:
     """One short question naming every missing detail, followed by the choices or an example.
 
     Args:
@@ -76,7 +75,7 @@ def missing_question(missing: list[str], subject: str, slots: Slots, facts: Prom
     )
 
 
-def _hint(missing: list[str], slots: Slots, facts: PromptFacts) -> str:
+def _hint(missing: list[str], slots: Slots, facts: Facts) -> str:
     explicit_date = "Please give the date as YYYY-MM-DD."
     needs_explicit = "day" in missing and (slots.date_needs_today or facts.today is None)
     if len(missing) >= 3:
@@ -101,41 +100,211 @@ def _date_example(today: date | None) -> str:
     return f"For example tomorrow, Friday{sample}."
 
 
-def small_talk(text: str, slots: Slots, facts: PromptFacts) -> str:
-    """A friendly answer to anything that is not a request; it never quotes prices.
+@dataclass(frozen=True)
+class SmallTalk:
+    """One row of the small-talk table: a regex on normalized text, the reply, and an example."""
+
+    pattern: str
+    reply: Callable[[Slots, Facts], str]
+    example: str
+
+
+def _lineup(slots: Slots, facts: Facts) -> str:
+    dealership = facts.dealership(slots.dealership_ids[0]) if slots.dealership_ids else None
+    if dealership is not None:
+        return (
+            f"At {dealership.name} you can test drive the {join(dealership.models)}. " + OFFER_THERE
+        )
+    return (
+        f"Our lineup is the {join(facts.car_models)}. Each dealership offers some of them; "
+        "tell me which one you would like to drive and where. " + OFFER_TEST_DRIVE
+    )
+
+
+def _where_to_drive(slots: Slots, facts: Facts) -> str:
+    if not slots.car_model:
+        return _lineup(slots, facts)
+    cities = [d.city for d in facts.dealerships if slots.car_model in d.models]
+    if not cities:
+        return (
+            f"The {slots.car_model} is not offered for test drives right now. " + OFFER_TEST_DRIVE
+        )
+    return f"You can test drive the {slots.car_model} in {join(cities)}. " + OFFER_TEST_DRIVE
+
+
+def _compare(slots: Slots, facts: Facts) -> str:
+    return (
+        "I can't compare specifications here; the best way to choose is to drive them. "
+        f"Our lineup is the {join(facts.car_models)}, and I can book a test drive of either. "
+        "Where would you like to drive?"
+    )
+
+
+def _nearest(slots: Slots, facts: Facts) -> str:
+    return (
+        f"I can't work out distances, but {we_have(facts)[0].lower()}{we_have(facts)[1:]} "
+        "Which of these is closest to you? I can give you its address or book a test drive there."
+    )
+
+
+SMALL_TALK: tuple[SmallTalk, ...] = (
+    SmallTalk(
+        _MONEY.pattern,
+        lambda s, f: (
+            "I can't help with prices, financing or offers here; the team at the "
+            "dealership will go through those with you in person. The best first step is a test "
+            "drive. " + OFFER_TEST_DRIVE
+        ),
+        "how much is the gt?",
+    ),
+    SmallTalk(
+        r"\b(?:used|pre-?owned|second[\s-]?hand|certified)\b",
+        lambda s, f: (
+            "We only offer test drives of new SuperCar models, so I can't help with used "
+            f"cars. Our lineup is the {join(f.car_models)}. " + OFFER_TEST_DRIVE
+        ),
+        "do you sell used cars?",
+    ),
+    SmallTalk(
+        r"\b(?:specs?|specifications?|horsepower|hp|range|mpg|0-60|top speed|battery|engine|"
+        r"torque|seats|features?|colou?rs?|warranty|mileage|electric|hybrid|towing)\b",
+        lambda s, f: (
+            "I don't have specifications here; the team at the dealership can go "
+            "through them with you, and a test drive tells you more than a data sheet. "
+            + OFFER_TEST_DRIVE
+        ),
+        "what's the range of the volt?",
+    ),
+    SmallTalk(
+        r"\b(?:where|which (?:dealerships?|stores?|showrooms?|locations?))\b.*\b(?:has|have|"
+        r"offers?|sells?|carr(?:y|ies)|stocks?|drive|try|test)\b",
+        _where_to_drive,
+        "which dealership has the volt?",
+    ),
+    SmallTalk(
+        r"\b(?:what|which)\s+(?:models?|cars?|vehicles?)\b|\blineup\b|\bwhat (?:do you|can i)"
+        r" (?:sell|have|drive|test)\b",
+        _lineup,
+        "what models do you have?",
+    ),
+    SmallTalk(
+        r"\bjoke\b|\bfunny\b",
+        lambda s, f: (
+            "I'll leave the jokes to the showroom team; I'm better at finding you a "
+            "test drive. " + OFFER_TEST_DRIVE
+        ),
+        "tell me a joke",
+    ),
+    SmallTalk(
+        r"\b(?:who|what) are you\b|\bare you (?:a |an )?(?:bot|robot|human|real|person|ai)\b",
+        lambda s, f: (
+            "I'm Lex, SuperCar's virtual assistant, answering offline with fixed rules "
+            "rather than a person. I can find a dealership, check the weather, show free "
+            "test-drive times and book, move or cancel a test drive."
+        ),
+        "are you a bot?",
+    ),
+    SmallTalk(
+        r"\bhow are you\b|\bhow's it going\b",
+        lambda s, f: "I'm doing well, thanks for asking! " + OFFER_TEST_DRIVE,
+        "how are you?",
+    ),
+    SmallTalk(
+        r"\b(?:thanks|thank you|thx|cheers|appreciate it)\b",
+        lambda s, f: "You're welcome. Let me know if there is anything else I can do for you.",
+        "thanks!",
+    ),
+    SmallTalk(
+        r"^\W*(?:no|nope|nah|not now|maybe later)\b",
+        lambda s, f: "No problem. Let me know if there is anything else I can do for you.",
+        "no thanks",
+    ),
+    SmallTalk(
+        r"\b(?:bye|goodbye|see you|that's all|that is all)\b",
+        lambda s, f: "Thanks for chatting with SuperCar. Have a great day!",
+        "bye",
+    ),
+    SmallTalk(
+        r"^\W*(?:hi|hello|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening))\b",
+        lambda s, f: (
+            "Hi, I'm Lex, SuperCar's virtual assistant. I can find a dealership, check "
+            "the weather, show free test-drive times and book a test drive for you. How can I help?"
+        ),
+        "hello there",
+    ),
+    SmallTalk(
+        r"^\W*(?:yes|yeah|yep|sure|ok|okay)\b",
+        lambda s, f: (
+            "Great! What would you like to do: check free test-drive times, book a test "
+            "drive, or find a dealership?"
+        ),
+        "yes",
+    ),
+    SmallTalk(
+        r"\bor\b|\bcompare\b|\bbetter\b|\bdifference\b|\bvs\.?\b|\bversus\b",
+        _compare,
+        "volt or terra?",
+    ),
+    SmallTalk(r"\b(?:closest|nearest|near me|nearby|close to)\b", _nearest, "closest store to me"),
+)
+_SMALL_TALK = tuple((re.compile(row.pattern), row) for row in SMALL_TALK)
+
+_SPANISH = re.compile(
+    r"\b(?:hola|quiero|quisiera|gracias|concesionario|ma[ñn]ana|puedo|reservar|coche|carro|"
+    r"buenos d[ií]as|buenas|d[oó]nde|prueba de manejo|cu[aá]nto|por favor)\b"
+)
+SPANISH_REPLY = (
+    "Lo siento: por ahora solo puedo atenderle en inglés. Sorry, I can only help in English "
+    "for now: I can find a dealership, check the weather, show free test-drive times and book a "
+    "test drive. How can I help?"
+)
+
+
+_WHERE_TO_DRIVE = re.compile(SMALL_TALK[3].pattern)
+_COMPARE = re.compile(r"\bor\b|\bcompare\b|\bbetter\b|\bdifference\b|\bvs\.?\b|\bversus\b")
+
+
+def catalog_answer(text: str, slots: Slots, facts: Facts) -> str:
+    """The answer to a question about the lineup ("which dealership has the Volt?"), else "".
+
+    Only a question naming a model and no dealership, day or time: those are requests.
+    """
+    if not slots.car_model or slots.dealership_ids or slots.date or slots.time:
+        return ""
+    if _WHERE_TO_DRIVE.search(text):
+        return _where_to_drive(slots, facts)
+    if _COMPARE.search(text) and not _MONEY.search(text):
+        return _compare(slots, facts)
+    return ""
+
+
+def speaks_spanish(text: str) -> bool:
+    """Whether the message is in Spanish, which the offline rules cannot read."""
+    return bool(_SPANISH.search(normalize(text)))
+
+
+def small_talk(text: str, slots: Slots, facts: Facts) -> str:
+    """A short, specific answer to anything that is not a request; it never quotes prices.
 
     Args:
-        text: The customer's message.
+        text: The customer's message (normalized and spell-corrected is best).
         slots: Its slots; a car model gets a test-drive offer.
-        facts: The prompt facts, for the examples.
+        facts: The directory and lineup, for the examples.
 
     Returns:
         The answer.
     """
     lowered = normalize(text)
-    if _MONEY.search(lowered):
-        return (
-            "I can't help with prices, financing or offers here; the team at the dealership will "
-            "go through those with you in person. The best first step is a test drive. "
-            + OFFER_TEST_DRIVE
-        )
-    if _THANKS.search(lowered):
-        return "You're welcome. Let me know if there is anything else I can do for you."
-    if _DECLINE.match(lowered):
-        return "No problem. Let me know if there is anything else I can do for you."
-    if _GOODBYE.search(lowered):
-        return "Thanks for chatting with SuperCar. Have a great day!"
-    if _GREETING.match(lowered):
-        return (
-            "Hi, I'm Lex, SuperCar's virtual assistant. I can find a dealership, check the "
-            "weather, show free test-drive times and book a test drive for you. How can I help?"
-        )
+    if speaks_spanish(lowered):
+        return SPANISH_REPLY
+    for pattern, row in _SMALL_TALK:
+        if pattern.search(lowered):
+            return row.reply(slots, facts)
     if slots.car_model:
         return f"The {slots.car_model} is best judged from the driver's seat. {OFFER_TEST_DRIVE}"
     city = facts.dealerships[0].city if facts.dealerships else "Miami"
-    model = facts.car_models[0] if facts.car_models else "SuperCar GT"
     return (
-        "I'm running in offline mode, so I understand simple requests such as "
-        f'"weather in {city}", "free slots at {city} tomorrow" or "book a test drive of the '
-        f'{model} at {city} tomorrow at 10am". How can I help?'
+        "Sorry, I didn't understand that. I can check the weather, find a dealership, show free "
+        "test-drive times, and book, move or cancel a test drive, for example "
+        f'"free slots in {city} tomorrow". What would you like to do?'
     )

@@ -22,9 +22,11 @@ from langchain_core.tools import BaseTool, ToolException, tool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
+from agent.models.offline.facts import Facts, read_facts
 from agent.models.offline.model import BOOKING_OFFERS, MODEL_NAME, OfflineChatModel
-from agent.models.offline.parsing import PromptFacts, extract_slots, parse_prompt_facts
+from agent.models.offline.parsing import extract_slots
 from agent.prompts import build_system_prompt
+from tools.domain.directory import DEALERSHIPS
 
 NOW = datetime(2026, 11, 24, 19, 5, tzinfo=UTC)  # Tuesday 14:05 in New York
 DIRECTORY = [
@@ -37,7 +39,8 @@ DIRECTORY = [
     "Car models: SuperCar GT, SuperCar Roadster, SuperCar Volt, SuperCar Terra",
 ]
 SYSTEM = SystemMessage(build_system_prompt(now=NOW, timezone="America/New_York", facts=DIRECTORY))
-FACTS = parse_prompt_facts([SYSTEM.text])
+# The directory comes as data; today's date, without a clock, from the system prompt.
+FACTS = read_facts(DEALERSHIPS, now=None, timezone="America/New_York", system_texts=[SYSTEM.text])
 
 
 def compact(data: Any) -> str:
@@ -74,10 +77,20 @@ def check_appointment_availability(dealership_id: str, date: str) -> str:
 @tool
 def schedule_appointment(dealership_id: str, date: str, time: str, car_model: str) -> str:
     """Books a test drive."""
-    if time == "13:00":
-        raise ToolException("13:00 is already taken. Free times that day: 10:00, 11:00.")
+    if time == "11:00":  # checked free a moment ago, then taken by someone else
+        raise ToolException("11:00 is already taken. Free times that day: 10:00, 15:00.")
     message = f"Your {car_model} test drive at SuperCar Miami is booked for {date} at {time}."
-    return compact({"status": "confirmed", "confirmation_id": "SC-7K3F9Q", "message": message})
+    return compact(
+        {
+            "status": "confirmed",
+            "confirmation_id": "SC-7K3F9Q",
+            "dealership_id": dealership_id,
+            "date": date,
+            "time": time,
+            "model": car_model,
+            "message": message,
+        }
+    )
 
 
 @tool
@@ -121,7 +134,8 @@ def conversation(*turns: str | BaseMessage, system: SystemMessage | None = SYSTE
 
 
 def reply(*turns: str | BaseMessage, tools: Sequence[BaseTool] = TOOLS) -> AIMessage:
-    message = OfflineChatModel().bind_tools(list(tools)).invoke(conversation(*turns))
+    model = OfflineChatModel(directory=DEALERSHIPS)
+    message = model.bind_tools(list(tools)).invoke(conversation(*turns))
     assert isinstance(message, AIMessage)
     return message
 
@@ -184,7 +198,7 @@ def test_each_request_calls_the_right_tool(query: str, expected: tuple[str, Any]
     assert message.text == ""
 
 
-def booking(dealership_id: str, date: str, time: str, car_model: str) -> dict[str, str]:
+def booking_args(dealership_id: str, date: str, time: str, car_model: str) -> dict[str, str]:
     return {"dealership_id": dealership_id, "date": date, "time": time, "car_model": car_model}
 
 
@@ -193,24 +207,38 @@ def booking(dealership_id: str, date: str, time: str, car_model: str) -> dict[st
     [
         (
             "book a test drive of the SuperCar GT at Miami on 2026-11-26 at 10:00",
-            booking("miami", "2026-11-26", "10:00", "SuperCar GT"),
+            booking_args("miami", "2026-11-26", "10:00", "SuperCar GT"),
         ),
         (
             "Schedule the roadster at the Miami dealership tomorrow at 10",
-            booking("miami", "2026-11-25", "10:00", "SuperCar Roadster"),
+            booking_args("miami", "2026-11-25", "10:00", "SuperCar Roadster"),
         ),
         (
             "I'd like to book a supercar volt in Los Angeles on Nov 26 at 3 pm",
-            booking("los-angeles", "2026-11-26", "15:00", "SuperCar Volt"),
+            booking_args("los-angeles", "2026-11-26", "15:00", "SuperCar Volt"),
         ),
         (
             "reserve the SuperCarTerra at SuperCar Dallas next monday 10am",
-            booking("dallas", "2026-11-30", "10:00", "SuperCar Terra"),
+            booking_args("dallas", "2026-11-30", "10:00", "SuperCar Terra"),
         ),
     ],
 )
 def test_booking_resolves_dealership_date_time_and_model(query: str, args: dict[str, str]) -> None:
-    assert only_call(reply(query)) == ("schedule_appointment", args)
+    # A salesperson checks the slot first, then books it.
+    assert only_call(reply(query)) == (
+        "check_appointment_availability",
+        {"dealership_id": args["dealership_id"], "date": args["date"]},
+    )
+    assert booking_after_check(query) == ("schedule_appointment", args)
+
+
+def booking_after_check(query: str) -> tuple[str, dict[str, Any]]:
+    """The call that follows a free-times check showing the slot free."""
+    check = reply(query)
+    name, args = only_call(check)
+    assert name == "check_appointment_availability"
+    free = check_slots(args["dealership_id"], args["date"])
+    return only_call(reply(query, check, result(check, free)))
 
 
 def test_booking_never_sends_a_user_id() -> None:
@@ -267,7 +295,7 @@ def test_car_models_match_regardless_of_case_and_spacing(text: str) -> None:
 
 
 def test_without_a_directory_the_named_place_is_passed_as_the_dealership_id() -> None:
-    bare = PromptFacts()
+    bare = Facts()
     assert extract_slots("address of the Miami dealership", bare).dealership_ids == ("miami",)
     assert extract_slots("where is SuperCar Los Angeles", bare).dealership_ids == ("los-angeles",)
     model = OfflineChatModel().bind_tools(TOOLS)
@@ -327,7 +355,6 @@ def test_booking_with_nothing_asks_for_every_detail_at_once() -> None:
         ("what's the weather like?", "Which city"),
         ("what's the address of the dealership?", "Which dealership"),
         ("free slots at Miami", "Which day"),
-        ("cancel my booking", "confirmation id"),
         ("address of the Boston dealership", "couldn't find a SuperCar dealership in Boston"),
     ],
 )
@@ -342,8 +369,14 @@ def test_answers_to_questions_fill_the_booking_across_turns() -> None:
     assert "time and model" in first.text
     second = reply("book a test drive at Miami tomorrow", first.text, "10am")
     assert second.tool_calls == [] and second.text.startswith("Which model")
-    third = reply("book a test drive at Miami tomorrow", first.text, "10am", second.text, "the GT")
+    turns = ("book a test drive at Miami tomorrow", first.text, "10am", second.text, "the GT")
+    third = reply(*turns)
     assert only_call(third) == (
+        "check_appointment_availability",
+        {"dealership_id": "miami", "date": "2026-11-25"},
+    )
+    booking = reply(*turns, third, result(third, check_slots("miami", "2026-11-25")))
+    assert only_call(booking) == (
         "schedule_appointment",
         {
             "dealership_id": "miami",
@@ -389,25 +422,44 @@ def test_a_bare_place_continues_the_previous_request() -> None:
     assert only_call(message) == ("get_weather", {"city": "Dallas"})
 
 
-def test_a_new_booking_does_not_silently_reuse_a_completed_one() -> None:
-    booking = reply("book the GT at Miami tomorrow at 10am")
+def booked(query: str) -> list[BaseMessage]:
+    """The messages of a booking turn: the check, its result, the booking and its result."""
+    check = reply(query)
+    name, args = only_call(check)
+    assert name == "check_appointment_availability"
+    checked = result(check, check_slots(args["dealership_id"], args["date"]))
+    booking = reply(query, check, checked)
     done = result(booking, schedule_appointment.invoke(only_call(booking)[1]))
+    return [check, checked, booking, done]
+
+
+def test_a_new_booking_does_not_silently_reuse_a_completed_one() -> None:
     message = reply(
-        "book the GT at Miami tomorrow at 10am", booking, done, AIMessage("Booked."),
-        HumanMessage("book another test drive"),
+        "book the GT at Miami tomorrow at 10am", *booked("book the GT at Miami tomorrow at 10am"),
+        AIMessage("Booked."), HumanMessage("book another test drive"),
     )  # fmt: skip
     assert message.tool_calls == []
     assert message.text.startswith("Which dealership, day, time and model")
 
 
-def test_cancel_it_right_after_booking_cancels_that_booking() -> None:
-    booking = reply("book the GT at Miami tomorrow at 10am")
-    done = result(booking, schedule_appointment.invoke(only_call(booking)[1]))
+def test_cancel_it_right_after_booking_recaps_then_cancels_that_booking() -> None:
+    history = [*booked("book the GT at Miami tomorrow at 10am"), AIMessage("Booked.")]
+    recap = reply(
+        "book the GT at Miami tomorrow at 10am", *history, HumanMessage("actually, cancel it")
+    )
+    assert recap.tool_calls == []  # "it" was inferred: recap before acting
+    assert "SC-7K3F9Q" in recap.text and "SuperCar Miami" in recap.text
+    assert recap.text.endswith("Shall I cancel it?")
     message = reply(
-        "book the GT at Miami tomorrow at 10am", booking, done, AIMessage("Booked."),
-        HumanMessage("actually, cancel it"),
+        "book the GT at Miami tomorrow at 10am", *history, HumanMessage("actually, cancel it"),
+        recap, HumanMessage("yes please"),
     )  # fmt: skip
     assert only_call(message) == ("cancel_appointment", {"confirmation_id": "SC-7K3F9Q"})
+
+
+def test_cancelling_without_an_id_looks_the_bookings_up_instead_of_asking() -> None:
+    message = reply("cancel my booking")
+    assert only_call(message) == ("list_my_appointments", {})
 
 
 # --- answering tool results -------------------------------------------------------------------
@@ -449,24 +501,31 @@ def test_free_times_are_listed_and_an_empty_day_passes_on_the_note() -> None:
 
 
 def test_a_confirmed_booking_passes_on_the_message_and_confirmation_id() -> None:
-    calls = reply("book the GT at Miami tomorrow at 10am")
-    content = schedule_appointment.invoke(only_call(calls)[1])
-    answer = reply("book the GT at Miami tomorrow at 10am", calls, result(calls, content))
+    query = "book the GT at Miami tomorrow at 10am"
+    answer = reply(query, *booked(query))
     assert "is booked for 2026-11-25 at 10:00" in answer.text
     assert "SC-7K3F9Q" in answer.text
 
 
 def test_a_failed_booking_apologises_passes_on_the_error_and_says_nothing_was_booked() -> None:
-    calls = reply("book the GT at Miami tomorrow at 1pm")
-    error = "Error: 13:00 is already taken. Free times that day: 10:00, 11:00."
-    answer = reply(
-        "book the GT at Miami tomorrow at 1pm", calls, result(calls, error, status="error")
-    )
+    query = "book the GT at Miami tomorrow at 11am"
+    check, checked, calls, _ = booked_until_the_booking(query)
+    error = "Error: 11:00 is already taken. Free times that day: 10:00, 15:00."
+    answer = reply(query, check, checked, calls, result(calls, error, status="error"))
     assert answer.tool_calls == []
     assert answer.text.startswith("Sorry")
-    assert "13:00 is already taken" in answer.text
+    assert "11:00 is already taken" in answer.text
     assert "Nothing was booked." in answer.text
     assert "Error:" not in answer.text
+
+
+def booked_until_the_booking(query: str) -> tuple[AIMessage, ToolMessage, AIMessage, None]:
+    check = reply(query)
+    _, args = only_call(check)
+    checked = result(check, check_slots(args["dealership_id"], args["date"]))
+    calls = reply(query, check, checked)
+    assert only_call(calls)[0] == "schedule_appointment"
+    return check, checked, calls, None
 
 
 def test_an_error_in_toolnodes_default_format_is_cleaned_up() -> None:
@@ -483,13 +542,16 @@ def test_content_that_is_not_json_is_passed_on() -> None:
     assert "Sunny and warm in Miami." in answer.text
 
 
-def test_tool_results_never_lead_to_more_tool_calls() -> None:
+def test_tool_results_lead_only_to_the_booking_they_checked_then_to_an_answer() -> None:
+    query = "free slots at Miami tomorrow and book the GT at 10am"
     calls = reply("free slots at Miami tomorrow")
-    answer = reply(
-        "free slots at Miami tomorrow and book the GT at 10am",
-        calls,
-        result(calls, check_slots("miami", "2026-11-25")),
-    )
+    checked = result(calls, check_slots("miami", "2026-11-25"))
+    booking = reply(query, calls, checked)
+    assert only_call(booking) == (
+        "schedule_appointment", booking_args("miami", "2026-11-25", "10:00", "SuperCar GT")
+    )  # fmt: skip
+    done = result(booking, schedule_appointment.invoke(only_call(booking)[1]))
+    answer = reply(query, calls, checked, booking, done)
     assert answer.tool_calls == [] and answer.text
 
 
@@ -656,9 +718,10 @@ async def test_in_a_graph_it_calls_tools_and_streams_the_answer() -> None:
 
 
 async def test_in_a_graph_a_failed_booking_is_answered_not_retried() -> None:
-    _, messages = await run_graph("book the GT at Miami tomorrow at 1pm")
+    _, messages = await run_graph("book the GT at Miami tomorrow at 11am")
     tool_messages = [m for m in messages if isinstance(m, ToolMessage)]
-    assert len(tool_messages) == 1 and tool_messages[0].status == "error"
+    bookings = [m for m in tool_messages if m.name == "schedule_appointment"]
+    assert len(bookings) == 1 and bookings[0].status == "error"
     answer = messages[-1]
     assert isinstance(answer, AIMessage) and not answer.tool_calls
     assert "already taken" in answer.text and "Nothing was booked." in answer.text

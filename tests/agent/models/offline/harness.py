@@ -1,0 +1,97 @@
+"""Conversations with the offline model through the real graph, real tools and real SQLite.
+
+State comes from the saved history only: each turn is one `ainvoke` on a thread of a SQLite
+checkpointer, with bookings in the SQLite appointment book beside it, at a fixed clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from agent.context import Context
+from agent.graph import compile_graph
+from agent.models.offline.model import OfflineChatModel
+from checkpoints.appointments import open_appointment_book
+from checkpoints.saver import open_checkpointer
+from tools import DEALERSHIPS, SimulatedWeather, ToolServices, build_tools
+from tools.domain.directory import directory_prompt_lines
+
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+"""Tuesday 2026-11-24, 10:00 in New York: "tomorrow" is Wednesday the 25th."""
+
+
+def fixed_clock() -> datetime:
+    return NOW
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What one customer message led to: the tool calls made, their results, the answer."""
+
+    calls: list[tuple[str, dict[str, Any]]]
+    results: list[ToolMessage]
+    text: str
+
+    def called(self, name: str) -> list[dict[str, Any]]:
+        return [args for call, args in self.calls if call == name]
+
+
+class Chat:
+    """One customer's session: `say` sends a message and returns what the turn did."""
+
+    def __init__(self, graph: Any, thread: str, user: str) -> None:
+        self._graph = graph
+        self._config = {"configurable": {"thread_id": thread}}
+        self._context = Context(user_id=user)
+
+    async def say(self, text: str) -> TurnResult:
+        before = await self._graph.aget_state(self._config)
+        start = len(before.values.get("messages", [])) if before.values else 0
+        state = await self._graph.ainvoke(
+            {"messages": [HumanMessage(text)]}, self._config, context=self._context
+        )
+        new = state["messages"][start + 1 :]
+        calls = [
+            (c["name"], c["args"]) for m in new if isinstance(m, AIMessage) for c in m.tool_calls
+        ]
+        results = [m for m in new if isinstance(m, ToolMessage)]
+        answer = new[-1] if new and isinstance(new[-1], AIMessage) else None
+        return TurnResult(calls, results, str(answer.text) if answer else "")
+
+
+class Lex:
+    """The graph with its saver and appointment book open; `chat()` starts a session."""
+
+    def __init__(self, graph: Any) -> None:
+        self._graph = graph
+        self._count = 0
+
+    def chat(self, user: str | None = None) -> Chat:
+        self._count += 1
+        return Chat(self._graph, f"thread-{self._count}", user or f"customer-{self._count}")
+
+
+@asynccontextmanager
+async def offline_lex(database: Path) -> AsyncIterator[Lex]:
+    """Opens the offline graph on a SQLite file, at the fixed clock."""
+    async with (
+        open_checkpointer(database) as saver,
+        open_appointment_book(database) as book,
+    ):
+        services = ToolServices(appointments=book, weather=SimulatedWeather(), clock=fixed_clock)
+        model = OfflineChatModel(directory=DEALERSHIPS, clock=fixed_clock)
+        graph = compile_graph(
+            model,
+            build_tools(services),
+            checkpointer=saver,
+            clock=fixed_clock,
+            prompt_facts=directory_prompt_lines(),
+        )
+        yield Lex(graph)
