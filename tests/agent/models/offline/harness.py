@@ -16,12 +16,11 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agent.context import Context
-from agent.graph import compile_graph
-from agent.models.offline.model import OfflineChatModel
-from checkpoints.appointments import open_appointment_book
-from checkpoints.saver import open_checkpointer
-from tools import DEALERSHIPS, SimulatedWeather, ToolServices, build_tools
-from tools.domain.directory import directory_prompt_lines
+from api.chat_models import choose_chat_model
+from api.settings import Settings
+from api.wiring import build_lex_graph
+from checkpoints.storage import open_sqlite_storage
+from tools import SimulatedWeather, ToolServices
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 """Tuesday 2026-11-24, 10:00 in New York: "tomorrow" is Wednesday the 25th."""
@@ -80,18 +79,16 @@ class Lex:
 
 @asynccontextmanager
 async def offline_lex(database: Path) -> AsyncIterator[Lex]:
-    """Opens the offline graph on a SQLite file, at the fixed clock."""
-    async with (
-        open_checkpointer(database) as saver,
-        open_appointment_book(database) as book,
-    ):
-        services = ToolServices(appointments=book, weather=SimulatedWeather(), clock=fixed_clock)
-        model = OfflineChatModel(directory=DEALERSHIPS, clock=fixed_clock)
-        graph = compile_graph(
-            model,
-            build_tools(services),
-            checkpointer=saver,
-            clock=fixed_clock,
-            prompt_facts=directory_prompt_lines(),
+    """Opens the app's offline graph (the app's own wiring) on a SQLite file, at the fixed clock."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, model_provider="offline", groq_api_key=None
+    )
+    choice = choose_chat_model(settings, fixed_clock)
+    async with open_sqlite_storage(database, fixed_clock) as storage:
+        services = ToolServices(
+            appointments=storage.appointments, weather=SimulatedWeather(), clock=fixed_clock
+        )
+        graph = build_lex_graph(
+            settings, choice, services, checkpointer=storage.checkpointer, clock=fixed_clock
         )
         yield Lex(graph)
