@@ -37,8 +37,8 @@ _BOOKING_FAMILY = frozenset(
     {Intent.BOOKING, Intent.VISIT, Intent.AVAILABILITY, Intent.ADDRESS, Intent.MOVE}
 )
 _RELATED: dict[Intent, frozenset[Intent]] = {
-    Intent.BOOKING: _BOOKING_FAMILY,
-    Intent.VISIT: _BOOKING_FAMILY,
+    Intent.BOOKING: _BOOKING_FAMILY | {Intent.WEATHER},
+    Intent.VISIT: _BOOKING_FAMILY | {Intent.WEATHER},
     Intent.AVAILABILITY: _BOOKING_FAMILY,
     Intent.ADDRESS: _BOOKING_FAMILY | {Intent.WEATHER},
     Intent.WEATHER: _BOOKING_FAMILY | {Intent.WEATHER},
@@ -354,6 +354,9 @@ def follow_up_intents(text: str, slots: Slots, conversation: Conversation) -> li
     previous = conversation.turns[-1].intents if conversation.turns else ()
     if (pending == "move" or Intent.MOVE in previous) and booking_detail:
         return [Intent.MOVE]
+    only_a_day = not (slots.time or slots.car_model)
+    if only_a_day and booking_detail and Intent.AVAILABILITY in previous:
+        return [Intent.AVAILABILITY]  # "what about friday?" after free times: check that day
     if conversation.offered_booking() and (booking_detail or AFFIRMATIVE.match(said)):
         return [Intent.BOOKING]
     place = slots.dealership_ids or slots.unknown_dealership or slots.cities

@@ -264,6 +264,8 @@ def _target(slots: Slots, conversation: Conversation, *, moving: bool) -> Bookin
             slots.confirmation_id, "", "", "", ""
         )
     active = conversation.active_bookings
+    mentioned = extract_slots(conversation.last_ai_text, conversation.facts).confirmation_id
+    last_named = conversation.booking(mentioned)
     filters = {
         "dealership_id": slots.dealership_ids[0] if slots.dealership_ids else None,
         "model": slots.car_model,
@@ -273,9 +275,11 @@ def _target(slots: Slots, conversation: Conversation, *, moving: bool) -> Bookin
     matching = [b for b in active if all(getattr(b, k) == v for k, v in wanted.items())]
     if wanted and len(matching) == 1:
         return matching[0]
-    if not wanted or moving:
-        return conversation.last_booked
-    return None
+    if wanted and not moving:
+        return None
+    if last_named is not None and last_named.active:  # the booking the last answer was about
+        return last_named
+    return conversation.last_booked or (active[0] if len(active) == 1 else None)
 
 
 def _plan_cancel(slots: Slots, text: str, conversation: Conversation) -> _Step:

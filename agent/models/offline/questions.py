@@ -100,6 +100,21 @@ def _date_example(today: date | None) -> str:
     return f"For example tomorrow, Friday{sample}."
 
 
+_USED = r"\b(?:used|pre-?owned|second[\s-]?hand|certified)\b"
+_SPECS = (
+    r"\b(?:specs?|specifications?|horsepower|hp|range|mpg|0-60|top speed|battery|engine|torque|"
+    r"seats|features?|colou?rs?|warranty|mileage|electric|hybrid|towing)\b"
+)
+_WHERE_TO_DRIVE = (
+    r"\b(?:where|which (?:dealerships?|stores?|showrooms?|locations?))\b.*\b(?:has|have|offers?|"
+    r"sells?|carr(?:y|ies)|stocks?|drive|try|test)\b"
+)
+_LINEUP = (
+    r"\b(?:what|which)\s+(?:models?|cars?|vehicles?)\b|\blineup\b|\bwhat (?:do you|can i)"
+    r" (?:sell|have|drive|test)\b"
+)
+
+
 @dataclass(frozen=True)
 class SmallTalk:
     """One row of the small-talk table: a regex on normalized text, the reply, and an example."""
@@ -158,7 +173,7 @@ SMALL_TALK: tuple[SmallTalk, ...] = (
         "how much is the gt?",
     ),
     SmallTalk(
-        r"\b(?:used|pre-?owned|second[\s-]?hand|certified)\b",
+        _USED,
         lambda s, f: (
             "We only offer test drives of new SuperCar models, so I can't help with used "
             f"cars. Our lineup is the {join(f.car_models)}. " + OFFER_TEST_DRIVE
@@ -166,8 +181,7 @@ SMALL_TALK: tuple[SmallTalk, ...] = (
         "do you sell used cars?",
     ),
     SmallTalk(
-        r"\b(?:specs?|specifications?|horsepower|hp|range|mpg|0-60|top speed|battery|engine|"
-        r"torque|seats|features?|colou?rs?|warranty|mileage|electric|hybrid|towing)\b",
+        _SPECS,
         lambda s, f: (
             "I don't have specifications here; the team at the dealership can go "
             "through them with you, and a test drive tells you more than a data sheet. "
@@ -176,14 +190,12 @@ SMALL_TALK: tuple[SmallTalk, ...] = (
         "what's the range of the volt?",
     ),
     SmallTalk(
-        r"\b(?:where|which (?:dealerships?|stores?|showrooms?|locations?))\b.*\b(?:has|have|"
-        r"offers?|sells?|carr(?:y|ies)|stocks?|drive|try|test)\b",
+        _WHERE_TO_DRIVE,
         _where_to_drive,
         "which dealership has the volt?",
     ),
     SmallTalk(
-        r"\b(?:what|which)\s+(?:models?|cars?|vehicles?)\b|\blineup\b|\bwhat (?:do you|can i)"
-        r" (?:sell|have|drive|test)\b",
+        _LINEUP,
         _lineup,
         "what models do you have?",
     ),
@@ -210,14 +222,14 @@ SMALL_TALK: tuple[SmallTalk, ...] = (
         "how are you?",
     ),
     SmallTalk(
-        r"\b(?:thanks|thank you|thx|cheers|appreciate it)\b",
-        lambda s, f: "You're welcome. Let me know if there is anything else I can do for you.",
-        "thanks!",
-    ),
-    SmallTalk(
         r"^\W*(?:no|nope|nah|not now|maybe later)\b",
         lambda s, f: "No problem. Let me know if there is anything else I can do for you.",
         "no thanks",
+    ),
+    SmallTalk(
+        r"\b(?:thanks|thank you|thx|cheers|appreciate it)\b",
+        lambda s, f: "You're welcome. Let me know if there is anything else I can do for you.",
+        "thanks!",
     ),
     SmallTalk(
         r"\b(?:bye|goodbye|see you|that's all|that is all)\b",
@@ -260,20 +272,35 @@ SPANISH_REPLY = (
 )
 
 
-_WHERE_TO_DRIVE = re.compile(SMALL_TALK[3].pattern)
+_BEFORE_REQUESTS = (_USED, _SPECS, _WHERE_TO_DRIVE, _LINEUP)
+"""Questions answered from the directory even when they look like requests ("what colours does
+the GT come in" is not a visit)."""
 _COMPARE = re.compile(r"\bor\b|\bcompare\b|\bbetter\b|\bdifference\b|\bvs\.?\b|\bversus\b")
 
 
 def catalog_answer(text: str, slots: Slots, facts: Facts) -> str:
-    """The answer to a question about the lineup ("which dealership has the Volt?"), else "".
+    """The answer to a question about the lineup, used cars or specifications, else "".
 
-    Only a question naming a model and no dealership, day or time: those are requests.
+    Only for a message naming no day or time: with one, it is a request.
+
+    Args:
+        text: Normalized, spell-corrected customer text.
+        slots: Its slots.
+        facts: The directory and lineup.
+
+    Returns:
+        The answer, or "" when the message is not such a question.
     """
-    if not slots.car_model or slots.dealership_ids or slots.date or slots.time:
+    if slots.date or slots.date_needs_today or slots.time:
         return ""
-    if _WHERE_TO_DRIVE.search(text):
-        return _where_to_drive(slots, facts)
-    if _COMPARE.search(text) and not _MONEY.search(text):
+    for pattern in _BEFORE_REQUESTS:
+        if pattern == _WHERE_TO_DRIVE and not slots.car_model:
+            continue  # "which dealerships do you have" lists dealerships
+        if re.search(pattern, text):
+            row = next(r for r in SMALL_TALK if r.pattern == pattern)
+            return row.reply(slots, facts)
+    compares = slots.car_model and not slots.dealership_ids and not _MONEY.search(text)
+    if compares and _COMPARE.search(text):
         return _compare(slots, facts)
     return ""
 

@@ -34,7 +34,8 @@ _KEEP = frozenset(
     """whether where there these those three other about above after again which while white
     store stores month months mother money sunday monday today total hello house hours yours
     drove drive driver driving cause close closer closest closed models model mode modern could
-    would should shall small smaller start state states still stock sorry something""".split()
+    would should shall small smaller start state states still stock sorry something swing
+    swinging bring thing things showing saying seeing sitting stopping""".split()
 )
 
 # Abbreviations and shorthand as customers type them, by whole word.
