@@ -261,6 +261,17 @@ def test_booking_never_sends_a_user_id() -> None:
         ("26th of November", "2026-11-26"),
         ("December 1st, 2026", "2026-12-01"),
         ("Nov 20", "2027-11-20"),  # already past this year
+        ("the 3rd", "2026-12-03"),  # an ordinal alone: the next day with that number
+        ("on the 24th", "2026-11-24"),  # today included
+        ("Wednesday the 9th", "2026-12-09"),
+        ("friday the 9th", "2027-04-09"),  # the next 9th that is a Friday wins over December
+        ("this weekend", "2026-11-28"),
+        ("next fri", "2026-11-27"),  # "next" is the first one after today, as for "friday"
+        ("this afternoon", "2026-11-24"),
+        ("in a week", "2026-12-01"),
+        ("on Dec 5 at 3pm", "2026-12-05"),
+        ("tomorow", "2026-11-25"),
+        ("tmrw", "2026-11-25"),
     ],
 )
 def test_dates_resolve_from_the_system_prompt_date(text: str, expected: str) -> None:
@@ -281,6 +292,10 @@ def test_dates_resolve_from_the_system_prompt_date(text: str, expected: str) -> 
         ("noon", "12:00"),
         ("16:45", "16:45"),
         ("Nov 26 at 2:30pm", "14:30"),
+        ("what about 6?", "18:00"),
+        ("make it 4 instead", "16:00"),
+        ("half past 2", "14:30"),
+        ("at 11ish", "11:00"),
     ],
 )
 def test_times_become_24_hour_hh_mm(text: str, expected: str) -> None:
