@@ -1,7 +1,7 @@
 """Lex's system prompt, rebuilt for every model call so the date and time are always current.
 
-The first fact lines are machine-readable on purpose: the offline model reads them to resolve
-"tomorrow" and dealership names, and an LLM reads them just as well.
+The date line is machine-readable on purpose: an offline model given no clock reads today's date
+from it, and an LLM reads it just as well.
 """
 
 from __future__ import annotations

@@ -359,3 +359,49 @@ def test_a_server_without_saved_sessions_still_chats(
         assert not page.get_by_role("button", name="Replay").is_visible()
         assert not page.get_by_role("button", name="Stop").is_visible()
         shot(page, artifacts_dir, "14-without-session-endpoints")
+
+
+def test_a_booking_move_and_cancellation_in_natural_sentences(
+    page: Any, lex_server: ServerFactory, artifacts_dir: Path
+) -> None:
+    with lex_server() as url:
+        open_chat(page, url)
+        send(page, "hi! can I come to the Miami store tomorrow at 10 to drive the GT?")
+        wait_idle(page)
+        assert page.locator(".card[data-tool=check_appointment_availability]").count() == 1
+        assert "10:00 on Wednesday 2026-11-25 is free" in answer_text(page)
+        assert answer_text(page).endswith("Shall I book it for you?")
+        send(page, "yes please")
+        wait_idle(page)
+        booked = page.locator(".card[data-tool=schedule_appointment]")
+        assert "2026-11-25 at 10:00" in booked.inner_text()
+        first_id = booked.locator(".confirmation-id").inner_text()
+        assert first_id in answer_text(page)
+        shot(page, artifacts_dir, "11-natural-booking")
+
+        send(page, "actually can you make it 11am instead")
+        wait_idle(page)
+        assert first_id in answer_text(page) and answer_text(page).endswith("Shall I move it?")
+        send(page, "yes")
+        wait_idle(page)
+        moved = page.locator(".card[data-tool=schedule_appointment] >> nth=-1")
+        assert "2026-11-25 at 11:00" in moved.inner_text()
+        second_id = moved.locator(".confirmation-id").inner_text()
+        assert second_id != first_id
+        # The new slot was booked before the old one was cancelled.
+        tools = page.locator(".card").evaluate_all("cards => cards.map(c => c.dataset.tool)")
+        assert tools[-2:] == ["schedule_appointment", "cancel_appointment"]
+        assert answer_text(page).startswith("Done, your test drive is moved.")
+        shot(page, artifacts_dir, "12-natural-move")
+
+        send(page, "sorry, something came up, please call it off")
+        wait_idle(page)
+        assert second_id in answer_text(page) and answer_text(page).endswith("Shall I cancel it?")
+        send(page, "yes")
+        wait_idle(page)
+        assert "is cancelled" in answer_text(page)
+        send(page, "what appointments do I have?")
+        wait_idle(page)
+        assert "You have no test drives booked" in answer_text(page)
+        assert "Cancelled: the SuperCar GT" in answer_text(page)
+        shot(page, artifacts_dir, "13-natural-cancellation")

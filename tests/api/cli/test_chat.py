@@ -24,6 +24,7 @@ from tests.support.live_server import free_port
 
 WEATHER = "What's the weather in Miami?"
 REPO = Path(__file__).resolve().parents[3]
+ARTIFACTS = REPO / "test-artifacts" / "cli"
 
 
 def chat(monkeypatch: pytest.MonkeyPatch, typed: str, *args: str) -> tuple[int, str]:
@@ -62,6 +63,46 @@ def test_answers_stream_with_tool_calls_as_panels(
     # The slot is gone: the second booking fails, shown as a failed panel in plain words.
     failed = [line for line in lines if line.startswith("  └─ ✗ ")]
     assert len(failed) == 1 and "Nothing was booked" in failed[0]
+
+
+def test_a_booking_move_and_cancellation_in_natural_sentences(
+    lex_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    typed = (
+        "can I come to the Miami store tomorrow at 10 to drive the GT?\n"
+        "yes please\n"
+        "actually make it 11am instead\n"
+        "yes\n"
+        "something came up, please call it off\n"
+        "yes\n"
+        "what appointments do I have?\n"
+    )
+    code, output = chat(monkeypatch, typed, "--url", lex_url)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "booking-move-cancel.txt").write_text(output, encoding="utf-8")
+    assert code == 0
+    lines = output.splitlines()
+    booked = [line for line in lines if line.startswith("  └─ ✓ Booked SC-")]
+    assert len(booked) == 2
+    assert "SuperCar GT at SuperCar Miami, 2026-11-25 10:00" in booked[0]
+    assert "SuperCar GT at SuperCar Miami, 2026-11-25 11:00" in booked[1]
+    first_id = booked[0].split()[3].rstrip(":")
+    answers = [line for line in lines if line.startswith("lex> ")]
+    assert answers[0].endswith("Shall I book it for you?")
+    assert answers[2].endswith("Shall I move it?") and first_id in answers[2]
+    assert answers[3].startswith("lex> Done, your test drive is moved.")
+    assert answers[4].endswith("Shall I cancel it?")
+    assert "is cancelled" in answers[5]
+    assert "You have no test drives booked" in answers[6]
+    panels = [line for line in lines if line.startswith("  ┌─ ")]
+    # Checked before booking; on the move, the new slot is booked before the old one is cancelled.
+    assert panels[0].startswith("  ┌─ check_appointment_availability(")
+    move = [p.split("(")[0] for p in panels[2:5]]
+    assert move == [
+        "  ┌─ check_appointment_availability",
+        "  ┌─ schedule_appointment",
+        "  ┌─ cancel_appointment",
+    ]
 
 
 def test_a_busy_session_says_it_is_still_answering(
