@@ -163,7 +163,7 @@ def create_app(
             choice = ChatModelChoice(chat_model, "custom", type(chat_model).__name__)
         else:
             # Listing Groq's served models is a blocking HTTP call.
-            choice = await asyncio.to_thread(choose_chat_model, settings)
+            choice = await asyncio.to_thread(choose_chat_model, settings, clock)
         telemetry = TurnTelemetry(
             metrics,
             tracing,

@@ -25,6 +25,8 @@ from agent.models.groq import ModelResolution, chat_options, resolve_model
 from agent.models.offline.model import OfflineChatModel
 from api.settings import Settings
 from api.turns.failures import is_model_gone
+from tools.domain.clock import Clock
+from tools.domain.directory import DEALERSHIPS
 
 logger = logging.getLogger(__name__)
 
@@ -232,9 +234,18 @@ class ChatModelChoice:
         return self.groq.resolution.model if self.groq is not None else self.model_name
 
 
-def offline_choice(settings: Settings) -> ChatModelChoice:
-    """The offline model, with the note that says so."""
-    offline = OfflineChatModel(token_delay_s=settings.offline_token_delay_s)
+def offline_choice(settings: Settings, clock: Clock | None = None) -> ChatModelChoice:
+    """The offline model, with the note that says so.
+
+    It is given the dealership directory as data and the app's clock (without one, it reads
+    today's date from the system prompt).
+    """
+    offline = OfflineChatModel(
+        token_delay_s=settings.offline_token_delay_s,
+        directory=DEALERSHIPS,
+        clock=clock,
+        timezone=settings.timezone,
+    )
     note = (
         "No GROQ_API_KEY set: answering with the offline model, a scripted rule-based stand-in "
         "(not an LLM). Set GROQ_API_KEY to talk to Groq."
@@ -243,13 +254,18 @@ def offline_choice(settings: Settings) -> ChatModelChoice:
     return ChatModelChoice(offline, OFFLINE_PROVIDER, offline.model_name, note)
 
 
-def choose_chat_model(settings: Settings) -> ChatModelChoice:
-    """Builds the chat model the settings ask for (listing Groq's served models with a key)."""
+def choose_chat_model(settings: Settings, clock: Clock | None = None) -> ChatModelChoice:
+    """Builds the chat model the settings ask for (listing Groq's served models with a key).
+
+    Args:
+        settings: The configuration.
+        clock: Where the offline model reads "now"; the system prompt's date when None.
+    """
     wants_groq = settings.model_provider == GROQ_PROVIDER or (
         settings.model_provider == "auto" and settings.groq_api_key is not None
     )
     if not wants_groq:
-        return offline_choice(settings)
+        return offline_choice(settings, clock)
     resolution = resolve_for(settings, list_served_models(settings))
     models = GroqModels(settings, resolution)
     warning: str | None = None
