@@ -27,7 +27,7 @@ from agent.model_call import ModelFailureHook, ModelLineup, ToolCallingModels, s
 from agent.prompts import build_system_prompt
 from agent.repair import valid_model_input
 from agent.state import AgentState
-from agent.tool_calls import tool_node
+from agent.tool_calls import normalize_tool_calls, tool_node
 from agent.trimming import trim_for_model
 from tools.domain.clock import Clock, utc_now
 
@@ -112,6 +112,7 @@ def build_graph(
         options: How the model is called; the defaults when None.
     """
     options = options or GraphOptions()
+    tool_names = frozenset(tool.name for tool in tools)
     fixed_lineup = [model, *options.fallback_models]
     models = ToolCallingModels(
         options.lineup or (lambda: fixed_lineup), tools, model_named=options.model_named
@@ -133,6 +134,7 @@ def build_graph(
             fallback_on=options.fallback_on,
             on_failure=options.on_model_failure,
         )
+        response = normalize_tool_calls(response, tool_names)
         response = guard_answer(response, state["remaining_steps"])
         return {"messages": [stamped(response, options.clock())]}
 

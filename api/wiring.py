@@ -18,7 +18,7 @@ from api.settings import Settings
 from api.turns.failures import FALLBACK_ON, is_tool_use_failed
 from tools import ToolServices, build_tools
 from tools.domain.clock import Clock, utc_now
-from tools.domain.directory import directory_prompt_lines
+from tools.domain.directory import directory_prompt_lines, lineup_prompt_lines
 from tools.domain.weather import OpenMeteoWeather, SimulatedWeather, WeatherProvider
 
 TOOL_USE_FAILED_FIRST_WAIT_S = 0.2
@@ -37,7 +37,7 @@ def graph_options(settings: Settings, choice: ChatModelChoice, clock: Clock) -> 
     """Returns how the graph calls its model under these settings."""
     return GraphOptions(
         clock=clock,
-        prompt_facts=directory_prompt_lines(),
+        prompt_facts=[*directory_prompt_lines(), *lineup_prompt_lines()],
         fallback_models=choice.fallbacks,
         fallback_on=FALLBACK_ON,
         model_retry=RetryPolicy(

@@ -43,6 +43,7 @@ from tools.names import (
     LIST_MY_APPOINTMENTS,
     SCHEDULE_APPOINTMENT,
 )
+from tools.schema import CarModelArg, DateArg, DealershipIdArg, TimeArg
 from tools.services import ToolServices
 
 
@@ -148,7 +149,7 @@ def check_appointment_availability_tool(services: ToolServices) -> BaseTool:
         CHECK_APPOINTMENT_AVAILABILITY, response_format="content_and_artifact", parse_docstring=True
     )
     async def check_appointment_availability(
-        dealership_id: str, date: str
+        dealership_id: DealershipIdArg, date: DateArg
     ) -> tuple[str, dict[str, Any]]:
         """Get the free test-drive start times at a dealership on one day.
 
@@ -157,7 +158,7 @@ def check_appointment_availability_tool(services: ToolServices) -> BaseTool:
         day, today's slots are over, or fully booked); then suggest another day.
 
         Args:
-            dealership_id: Dealership id, e.g. "miami" or "new-york".
+            dealership_id: Dealership id from the directory, e.g. "miami" or "new-york".
             date: The day as YYYY-MM-DD, from today up to 90 days ahead. Work out relative days
                 such as "next Friday" from today's date given in the instructions.
         """
@@ -188,25 +189,26 @@ def schedule_appointment_tool(services: ToolServices) -> BaseTool:
 
     @tool(SCHEDULE_APPOINTMENT, response_format="content_and_artifact", parse_docstring=True)
     async def schedule_appointment(
-        dealership_id: str,
-        date: str,
-        time: str,
-        car_model: str,
+        dealership_id: DealershipIdArg,
+        date: DateArg,
+        time: TimeArg,
+        car_model: CarModelArg,
         runtime: ToolRuntime[Any, Any],
     ) -> tuple[str, dict[str, Any]]:
         """Book a test drive for the customer.
 
         Call it only once the customer has chosen the dealership, day, start time and car
-        model, and the time was offered by check_appointment_availability. Tell the customer
+        model, and the time was offered by check_appointment_availability; call it once per
+        booking the customer asked for, never for one they did not ask for. Tell the customer
         the confirmation id from the result; they need it to cancel.
 
         Args:
             runtime: Injected by the graph: who the customer is.
-            dealership_id: Dealership id, e.g. "miami".
-            date: The day as YYYY-MM-DD.
+            dealership_id: Dealership id from the directory, e.g. "miami".
+            date: The day as YYYY-MM-DD (dealership local calendar).
             time: Start time as HH:MM (24-hour, dealership local time), one of the free times.
-            car_model: Model to test drive, e.g. "SuperCar GT"; it must be offered at that
-                dealership.
+            car_model: Model to test drive, exactly as in the lineup, e.g. "SuperCar GT"; it
+                must be one the dealership offers.
         """
         customer = customer_of(runtime)
         now = services.now()

@@ -13,12 +13,15 @@ from langchain_core.tools import BaseTool, ToolException, tool
 from tools.content import compact_json
 from tools.domain.directory import (
     DEALERSHIPS,
+    WEEKDAY_NAMES,
     Dealership,
     cities,
     match_dealerships,
     resolve_dealership,
 )
+from tools.domain.weather import forecast_day
 from tools.names import GET_DEALERSHIP_ADDRESS, GET_WEATHER, LIST_DEALERSHIPS
+from tools.schema import DealershipIdArg, OptionalDateArg
 from tools.services import ToolServices
 
 _ALL_CITIES = {"", "all", "any", "everywhere"}
@@ -45,22 +48,28 @@ def build_info_tools(services: ToolServices) -> list[BaseTool]:
     """
 
     @tool(GET_WEATHER, response_format="content_and_artifact", parse_docstring=True)
-    async def get_weather(city: str) -> tuple[str, str]:
-        """Get today's weather in a city: condition, temperature, humidity and wind.
+    async def get_weather(city: str, date: OptionalDateArg = None) -> tuple[str, str]:
+        """Get the weather in a city, today or on a day up to 7 days ahead.
 
-        Use it whenever the customer asks about the weather, for example to plan a test drive.
-        It works for any city, not only cities with a dealership. Relay the summary in plain words.
+        It reports the condition, the temperature in °C, the humidity in % and the wind in km/h.
+        Use it whenever the customer asks about the weather, for example to plan a test drive
+        ("will it rain on Saturday?"). It works for any city, not only cities with a
+        dealership. Relay the summary in plain words, naming the day.
 
         Args:
             city: Name of the city only, in letters, e.g. "Miami" or "Los Angeles".
+            date: The day as YYYY-MM-DD, from today up to 7 days ahead; leave it out for today.
         """
         now = services.now()
         matches = match_dealerships(city)
         # A dealership city gets its own local date; elsewhere the UTC date is close enough.
-        day = now.astimezone(matches[0].zone).date() if len(matches) == 1 else now.date()
+        today = now.astimezone(matches[0].zone).date() if len(matches) == 1 else now.date()
+        day = today if date is None or not date.strip() else forecast_day(date, today)
         report = await services.weather.current(city, day)
         content = {
             "city": report.city,
+            "date": day.isoformat(),
+            "weekday": WEEKDAY_NAMES[day.weekday()],
             "condition": report.condition,
             "temperature_c": report.temperature_c,
             "humidity_pct": report.humidity_pct,
@@ -70,7 +79,7 @@ def build_info_tools(services: ToolServices) -> list[BaseTool]:
         return compact_json(content), report.summary
 
     @tool(GET_DEALERSHIP_ADDRESS, response_format="content_and_artifact", parse_docstring=True)
-    async def get_dealership_address(dealership_id: str) -> tuple[str, str]:
+    async def get_dealership_address(dealership_id: DealershipIdArg) -> tuple[str, str]:
         """Get a SuperCar dealership's street address, phone number and opening hours.
 
         Use it when the customer asks where a dealership is, how to call it or when it is open.

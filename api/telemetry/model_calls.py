@@ -1,8 +1,8 @@
 """Counts a turn's model calls as LangChain reports them: by model and status, with their tokens.
 
 A callback handler sees every call the graph makes, whichever model answers: the configured one,
-a fallback (`RunnableWithFallbacks` tries the next model under the same parent run after a
-failure, so a success under a parent that already saw a failure is a `fallback`), or another model
+a fallback (`agent.model_call.stream_answer` tries the next model under the same parent run after
+a failure, so a success under a parent that already saw a failure is a `fallback`), or another model
 a run names. The Groq client's own retries of a 429 or a 5xx happen inside one call and are not
 seen here; a call counts as `429` when the client gave up.
 """

@@ -680,6 +680,29 @@ def message_sequence_problem(messages: Sequence[Any]) -> str | None:
     return None
 
 
+_FUNCTION_NAME_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def tool_name_problem(messages: Sequence[Any]) -> str | None:
+    """Returns Groq's complaint about a function name in the history it would reject, or None.
+
+    A glued call such as `get_weather,{"city": "Miami"}` saved as is makes every later request
+    of the conversation fail with this 400.
+    """
+    for index, message in enumerate(messages):
+        if not isinstance(message, Mapping) or message.get("role") != "assistant":
+            continue
+        for position, call in enumerate(message.get("tool_calls") or []):
+            name = str((call.get("function") or {}).get("name", ""))
+            if not _FUNCTION_NAME_RE.fullmatch(name):
+                return (
+                    f"'messages.{index}.tool_calls.{position}.function.name' : "
+                    "string does not match pattern. Expected a string that matches the pattern "
+                    "'^[a-zA-Z0-9_-]{1,64}$'"
+                )
+    return None
+
+
 class _StandInApp:
     """The ASGI application; all mutable state lives in the owning `GroqStandIn`."""
 
@@ -759,7 +782,9 @@ class _StandInApp:
             await ex.json(400, {"error": error}, base_headers)
             return
 
-        if problem := message_sequence_problem(body["messages"]):
+        if problem := message_sequence_problem(body["messages"]) or tool_name_problem(
+            body["messages"]
+        ):
             error = {"message": problem, "type": "invalid_request_error"}
             await ex.json(400, {"error": error}, base_headers)
             return

@@ -28,6 +28,8 @@ async def test_weather_card_is_the_summary_sentence_and_content_has_the_numbers(
     data = content(message)
     assert set(data) == {
         "city",
+        "date",
+        "weekday",
         "condition",
         "temperature_c",
         "humidity_pct",
@@ -184,3 +186,32 @@ async def test_weather_uses_the_local_day_of_a_dealership_city(
     simulated = SimulatedWeather()
     assert los_angeles.artifact == simulated.report("Los Angeles", date(2026, 11, 24)).summary
     assert paris.artifact == simulated.report("Paris", date(2026, 11, 25)).summary
+
+
+async def test_weather_can_be_asked_for_a_day_up_to_a_week_ahead(
+    info_tools: dict[str, BaseTool],
+) -> None:
+    saturday = await call(info_tools[GET_WEATHER], city="Miami", date="2026-11-28")
+    again = await call(info_tools[GET_WEATHER], city="Miami", date=" 2026-11-28 ")
+    today = await call(info_tools[GET_WEATHER], city="Miami")
+
+    assert content(saturday)["date"] == "2026-11-28"
+    assert content(saturday)["weekday"] == "Saturday"
+    assert saturday.artifact == again.artifact  # deterministic offline forecast
+    assert content(today)["date"] == "2026-11-24"
+    assert saturday.artifact == SimulatedWeather().report("Miami", date(2026, 11, 28)).summary
+
+
+@pytest.mark.parametrize(
+    ("day", "reason"),
+    [
+        ("2026-12-02", "too far ahead: the forecast reaches 7 days, up to 2026-12-01"),
+        ("2026-11-23", "in the past"),
+        ("Saturday", "not a valid date"),
+    ],
+)
+async def test_weather_outside_the_forecast_range_is_a_clear_error(
+    info_tools: dict[str, BaseTool], day: str, reason: str
+) -> None:
+    with pytest.raises(ToolException, match=reason):
+        await info_tools[GET_WEATHER].ainvoke({"city": "Miami", "date": day})

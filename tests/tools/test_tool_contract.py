@@ -24,7 +24,9 @@ from tools import (
     ToolServices,
     build_tools,
 )
+from tools.domain.directory import CAR_MODELS, DEALERSHIPS
 from tools.names import LIST_MY_APPOINTMENTS, SCHEDULE_APPOINTMENT
+from tools.schema import DATE_PATTERN, TIME_PATTERN
 
 
 def visible_properties(built: BaseTool) -> dict[str, Any]:
@@ -72,7 +74,7 @@ def test_model_visible_parameters_match_the_spec(all_tools: list[BaseTool]) -> N
     }
 
     assert visible == {
-        "get_weather": ["city"],
+        "get_weather": ["city", "date"],
         "get_dealership_address": ["dealership_id"],
         "list_dealerships": ["city"],
         "check_appointment_availability": ["dealership_id", "date"],
@@ -147,3 +149,22 @@ async def test_the_tool_node_acts_for_the_run_context_user_whatever_the_model_wr
     assert taken.status == "error"
     assert "That slot was just taken" in str(taken.content)
     assert taken.artifact is None
+
+
+def test_ids_models_dates_and_times_are_enums_and_patterns_the_model_reads(
+    all_tools: list[BaseTool],
+) -> None:
+    schemas = {
+        t.name: convert_to_openai_tool(t)["function"]["parameters"]["properties"] for t in all_tools
+    }
+    booking = schemas["schedule_appointment"]
+    assert booking["dealership_id"]["enum"] == [d.id for d in DEALERSHIPS]
+    assert booking["car_model"]["enum"] == list(CAR_MODELS)
+    assert booking["date"]["pattern"] == DATE_PATTERN
+    assert booking["time"]["pattern"] == TIME_PATTERN
+    assert schemas["check_appointment_availability"]["dealership_id"]["enum"]
+    assert schemas["get_dealership_address"]["dealership_id"]["enum"]
+    assert schemas["get_weather"]["date"]["pattern"] == DATE_PATTERN
+    assert "get_weather" in [t.name for t in all_tools]
+    weather = next(t for t in all_tools if t.name == "get_weather")
+    assert "°C" in weather.description and "km/h" in weather.description

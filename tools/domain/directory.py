@@ -424,6 +424,20 @@ def directory_prompt_lines(dealerships: Iterable[Dealership] = DEALERSHIPS) -> l
     return lines
 
 
+def lineup_prompt_lines(dealerships: Iterable[Dealership] = DEALERSHIPS) -> list[str]:
+    """Return the system prompt lines saying which models each dealership offers for test drives.
+
+    Args:
+        dealerships: The dealerships to list; all of them unless given.
+
+    Returns:
+        A heading, then one "<id> offers: <model>, <model>" line each.
+    """
+    lines = ["Test drives each dealership offers (nothing else is known about the cars):"]
+    lines.extend(f"{d.id} offers: {', '.join(d.models)}" for d in dealerships)
+    return lines
+
+
 def cities(dealerships: Sequence[Dealership] = DEALERSHIPS) -> str:
     """Return the distinct cities with a dealership, comma separated, for messages."""
     return ", ".join(dict.fromkeys(d.city for d in dealerships))

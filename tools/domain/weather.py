@@ -15,7 +15,7 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final, Literal, Protocol, get_args
 
 import httpx
@@ -36,6 +36,7 @@ Condition = Literal[
     "hazy",
 ]
 CONDITIONS: Final[tuple[Condition, ...]] = get_args(Condition)
+_ISO_DAY: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 """The condition words the weather card understands; every report uses exactly one."""
 
 MAX_CITY_LENGTH: Final = 60
@@ -70,6 +71,43 @@ class WeatherReport:
             f"The weather in {self.city} is {self.condition}, {self.temperature_c}°C, "
             f"humidity {self.humidity_pct}%, wind {self.wind_kmh} km/h."
         )
+
+
+FORECAST_DAYS_AHEAD: Final = 7
+"""How far ahead the weather can be asked for (Open-Meteo forecasts a week well)."""
+
+
+def forecast_day(text: str, today: date) -> date:
+    """Reads the day a forecast is asked for and checks it is within reach.
+
+    Args:
+        text: The day as "YYYY-MM-DD".
+        today: Today where the weather is asked for.
+
+    Raises:
+        ToolException: For a malformed date, a past date, or one beyond the forecast range.
+    """
+    last = today + timedelta(days=FORECAST_DAYS_AHEAD)
+    cleaned = text.strip()
+    try:
+        day = date.fromisoformat(cleaned) if _ISO_DAY.fullmatch(cleaned) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ToolException(
+            f"'{text}' is not a valid date. Use YYYY-MM-DD, e.g. {today.isoformat()} for today."
+        )
+    if day < today:
+        raise ToolException(
+            f"{day.isoformat()} is in the past; the weather can be given from today "
+            f"({today.isoformat()}) up to {last.isoformat()}."
+        )
+    if day > last:
+        raise ToolException(
+            f"{day.isoformat()} is too far ahead: the forecast reaches {FORECAST_DAYS_AHEAD} "
+            f"days, up to {last.isoformat()}. Offer to check closer to the day."
+        )
+    return day
 
 
 class WeatherProvider(Protocol):
