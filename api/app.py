@@ -12,7 +12,12 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Iterable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+)
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,6 +28,7 @@ from api.chat_models import ChatModelChoice, choose_chat_model, recheck_served_m
 from api.errors import install_error_handlers
 from api.limits import RequestBodyLimit
 from api.maintenance import Maintenance
+from api.process_lock import check_workers, lock_path_for, single_process_lock
 from api.routes import health, page, query, sessions, turns
 from api.routes import metrics as metrics_route
 from api.services import LexServices
@@ -32,8 +38,10 @@ from api.telemetry.metrics import LexMetrics, mark_process_dead
 from api.telemetry.requests import RequestTelemetry
 from api.telemetry.tracing import Tracing, open_tracing
 from api.telemetry.turns import TurnTelemetry
+from api.turns.coordination.base import TurnCoordinator
+from api.turns.coordination.local import TurnManager
+from api.turns.coordination.redis import open_redis_coordinator
 from api.turns.executor import ModelHealth, TurnExecutor
-from api.turns.manager import TurnManager
 from api.wiring import build_lex_graph, make_weather
 from checkpoints.head_cache import HeadCachingSaver
 from checkpoints.postgres.pool import is_postgres_url
@@ -99,7 +107,7 @@ async def open_services(
         clock=clock,
         telemetry=telemetry,
     )
-    turns = TurnManager(on_busy=settings.on_busy)
+    turns = await stack.enter_async_context(open_turn_coordinator(settings))
     maintenance = Maintenance(
         storage.checkpointer,
         storage.sessions,
@@ -137,6 +145,30 @@ def start_model_recheck(stack: AsyncExitStack, settings: Settings, choice: ChatM
     stack.push_async_callback(stop)
 
 
+@asynccontextmanager
+async def open_turn_coordinator(settings: Settings) -> AsyncIterator[TurnCoordinator]:
+    """Yields the coordination `REDIS_URL` names: Redis (several processes), else in-process."""
+    if settings.redis_url is None:
+        yield TurnManager(on_busy=settings.on_busy)
+        return
+    async with open_redis_coordinator(
+        settings.redis_url,
+        key_prefix=settings.redis_key_prefix,
+        on_busy=settings.on_busy,
+        lease_s=settings.turn_lease_s,
+        finished_ttl_s=settings.finished_turn_ttl_s,
+    ) as coordinator:
+        yield coordinator
+
+
+def single_process_lock_for(settings: Settings) -> AbstractContextManager[None]:
+    """Returns the lock that keeps a second process off storage only one process may use."""
+    if is_postgres_url(settings.database_url):
+        return single_process_lock(lock_path_for(settings.database_url, None), "this database")
+    database = sqlite_path(settings.database_url)
+    return single_process_lock(lock_path_for(settings.database_url, database), str(database))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -170,7 +202,11 @@ def create_app(
             substituted_models(choice),
             log_customer_text=settings.log_customer_text,
         )
+        scales_out = is_postgres_url(settings.database_url) and settings.redis_url is not None
+        check_workers(settings.workers, shared=scales_out)
         async with AsyncExitStack() as stack:
+            if not scales_out:
+                stack.enter_context(single_process_lock_for(settings))
             stack.callback(mark_process_dead, os.getpid())
             stack.callback(tracing.shutdown)
             services = await open_services(stack, settings, choice, clock, telemetry)

@@ -22,7 +22,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from api.turns.manager import TurnManager, TurnRun
+from api.turns.coordination.base import StartedTurn, TurnCoordinator
 from checkpoints.folding import SqliteTurnFolder
 from checkpoints.saver import reclaim_space
 from checkpoints.sessions import SessionRegistry, format_timestamp
@@ -71,7 +71,7 @@ class Maintenance:
         self,
         checkpointer: BaseCheckpointSaver[Any],
         sessions: SessionRegistry,
-        turns: TurnManager,
+        turns: TurnCoordinator,
         delta_channels: list[str],
         *,
         studio_step_turns: int,
@@ -98,14 +98,14 @@ class Maintenance:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def after_turn(self, run: TurnRun, thread_id: str) -> None:
+    def after_turn(self, run: StartedTurn, thread_id: str) -> None:
         """Folds the session's turns that leave the window once `run` has finished."""
         if self._folder is None:
             return
         self._touched.add(thread_id)
         self._spawn(self._fold_after(run, thread_id))
 
-    async def _fold_after(self, run: TurnRun, thread_id: str) -> None:
+    async def _fold_after(self, run: StartedTurn, thread_id: str) -> None:
         await run.wait_finished()
         depth = (self.studio_step_turns + 2) * STEPS_PER_TURN_WALKED
         try:
@@ -144,9 +144,9 @@ class Maintenance:
         cutoff = format_timestamp(now - timedelta(days=self.session_ttl_days))
         deleted: list[str] = []
         for record in await self.sessions.updated_before(cutoff, EXPIRED_PER_SWEEP):
-            if self.turns.is_running(record.session_id):
+            if await self.turns.is_running(record.session_id):
                 continue
-            self.turns.forget(record.session_id)
+            await self.turns.forget(record.session_id)
             await self.checkpointer.adelete_thread(record.thread_id)
             await self.sessions.delete(record.session_id)
             self._touched.discard(record.thread_id)

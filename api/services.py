@@ -11,8 +11,8 @@ from langgraph.graph.state import CompiledStateGraph
 from api.chat_models import ChatModelChoice
 from api.maintenance import Maintenance
 from api.settings import Settings
+from api.turns.coordination.base import TurnCoordinator
 from api.turns.executor import ModelHealth, TurnExecutor
-from api.turns.manager import TurnManager
 from checkpoints.sessions import SessionRegistry
 from checkpoints.storage import Storage
 
@@ -25,7 +25,7 @@ class LexServices:
     graph: CompiledStateGraph[Any, Any, Any, Any]
     checkpointer: BaseCheckpointSaver[Any]
     chat_model: ChatModelChoice
-    turns: TurnManager
+    turns: TurnCoordinator
     executor: TurnExecutor
     model_health: ModelHealth
     storage: Storage

@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.telemetry.logs import LogFormat
-from api.turns.manager import OnBusy
+from api.turns.coordination.base import OnBusy
 from checkpoints.studio import DEFAULT_STUDIO_DATABASE_URL
 
 ModelProvider = Literal["auto", "groq", "offline"]
@@ -98,6 +98,27 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = Field(
         default=10, ge=1, description="Most Postgres connections one process holds."
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0: running turns shared by every process (required with "
+        "more than one); unset: kept in this process.",
+    )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="Worker processes of `make run` and the container; above 1 needs Postgres "
+        "and Redis.",
+    )
+    redis_key_prefix: str = Field(default="lex:", description="Prefix of every Redis key.")
+    turn_lease_s: float = Field(
+        default=3.0,
+        gt=0,
+        description="With Redis: a turn whose process stops renewing its lease for this long is "
+        "closed with a retryable replica_lost error.",
+    )
+    finished_turn_ttl_s: int = Field(
+        default=3600, ge=1, description="With Redis: how long a finished turn can be rejoined."
     )
     cors_origins: str = Field(default="*", description="Comma-separated allowed origins, or *.")
     timezone: str = Field(

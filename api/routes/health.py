@@ -20,7 +20,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
 async def health(services: ServicesDep) -> JSONResponse:
-    """Reports whether the service can answer: the model in use and the database."""
+    """Reports whether the service can answer: the model, the database and Redis (if used)."""
     model = model_info(services.chat_model, services.model_health.operator_error)
     try:
         await services.storage.ping()
@@ -28,9 +28,15 @@ async def health(services: ServicesDep) -> JSONResponse:
     except Exception as exc:
         logger.warning("database health check failed: %s", exc)
         database = f"unreachable: {type(exc).__name__}"
-    healthy = database == "ok"
+    try:
+        await services.turns.ping()
+        coordination = "ok"
+    except Exception as exc:
+        logger.warning("coordination health check failed: %s", exc)
+        coordination = f"unreachable: {type(exc).__name__}"
+    healthy = database == "ok" and coordination == "ok"
     status = "unhealthy" if not healthy else "degraded" if model.error else "healthy"
-    body = HealthResponse(status=status, model=model, database=database)
+    body = HealthResponse(status=status, model=model, database=database, coordination=coordination)
     return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
 
 

@@ -17,8 +17,8 @@ from api.errors import ApiError
 from api.schemas.query import ErrorResponse, QueryRequest
 from api.sessions.history import fork_config
 from api.stream.response import follow_run
+from api.turns.coordination.base import SessionBusy
 from api.turns.executor import TurnRequest, user_id_for
-from api.turns.manager import SessionBusy
 from checkpoints.saver import thread_id_for
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ async def query(body: QueryRequest, services: ServicesDep) -> EventSourceRespons
         config=overrides,
     )
     try:
-        run = services.turns.start(body.session_id, services.executor.for_request(request))
+        run = await services.turns.start(body.session_id, services.executor.for_request(request))
     except SessionBusy:
         raise ApiError(
             409,

@@ -198,13 +198,13 @@ async def list_checkpoints(
 async def delete_session(session_id: SessionIdPath, services: ServicesDep) -> DeletedSession:
     """Deletes a session's whole history and its entry; afterwards it is 404 everywhere."""
     record = await find_session(services, session_id)
-    if services.turns.is_running(session_id):
+    if await services.turns.is_running(session_id):
         raise ApiError(
             409,
             "session_busy",
             "Lex is still answering this session; stop it (POST /sessions/{id}/cancel) first.",
         )
-    services.turns.forget(session_id)
+    await services.turns.forget(session_id)
     await services.checkpointer.adelete_thread(record.thread_id)
     await services.sessions.delete(session_id)
     return DeletedSession(deleted=True, session_id=session_id)

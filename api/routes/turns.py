@@ -34,7 +34,7 @@ async def rejoin(
     ] = None,
 ) -> EventSourceResponse:
     """Rejoins the session's running turn (or its last one), replaying what was missed."""
-    run = services.turns.latest(session_id)
+    run = await services.turns.latest(session_id)
     if run is None:
         raise ApiError(404, "not_found", f"No turn of session {session_id!r} is running or recent.")
     return follow_run(run, stream_format, start=run.sequence_after(last_event_id))
@@ -46,7 +46,7 @@ async def rejoin(
 )
 async def cancel(session_id: SessionIdPath, services: ServicesDep) -> dict[str, Any]:
     """Stops the session's running turn; what was already said and shown is kept."""
-    run = services.turns.cancel(session_id)
-    if run is None:
+    run_id = await services.turns.cancel(session_id)
+    if run_id is None:
         raise ApiError(409, "not_running", f"Session {session_id!r} has no turn running.")
-    return {"cancelled": True, "run_id": run.run_id, "session_id": session_id}
+    return {"cancelled": True, "run_id": run_id, "session_id": session_id}

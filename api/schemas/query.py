@@ -126,11 +126,17 @@ class HealthResponse(BaseModel):
     """Whether the service can answer."""
 
     status: str = Field(
-        description="healthy; degraded (the model rejects our calls); unhealthy (no database).",
+        description="healthy; degraded (the model rejects our calls); unhealthy (no database "
+        "or no Redis).",
         examples=["healthy"],
     )
     model: ModelInfo
     database: str = Field(description="ok, or the error reaching it.", examples=["ok"])
+    coordination: str = Field(
+        default="ok",
+        description="ok, or the error reaching Redis (always ok for in-process coordination).",
+        examples=["ok"],
+    )
 
 
 class ErrorBody(BaseModel):

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.stream.sse import SSE_LINE_SEPARATOR, StreamFormat, to_sse
-from api.turns.manager import TurnRun
+from api.turns.coordination.base import TurnFeed
 
 KEEPALIVE_PING_S = 15
 STREAM_HEADERS = {"X-Accel-Buffering": "no", "Cache-Control": "no-cache"}
 
 
-def follow_run(run: TurnRun, stream_format: StreamFormat, start: int = 0) -> EventSourceResponse:
+def follow_run(run: TurnFeed, stream_format: StreamFormat, start: int = 0) -> EventSourceResponse:
     """Returns the SSE response of `run` from event `start` on; each event carries its id."""
 
     async def events() -> AsyncIterator[ServerSentEvent]:

@@ -30,8 +30,8 @@ from agent.repair import close_dangling_tool_calls
 from api.sessions.transcript import TURN_OUTCOME_KEY
 from api.stream.events import TextChunk, TurnEnd, TurnError, TurnStatus
 from api.telemetry.turns import TurnTelemetry
+from api.turns.coordination.base import Executor, TurnSink, WaitTurn
 from api.turns.failures import ModelFailure, classify
-from api.turns.manager import Executor, TurnRun
 from api.turns.translate import TurnTranslator
 from checkpoints.saver import thread_id_for
 from tools.domain.clock import Clock, utc_now
@@ -126,14 +126,16 @@ class TurnExecutor:
         self.telemetry = telemetry or TurnTelemetry()
 
     def for_request(self, request: TurnRequest) -> Executor:
-        """Returns the coroutine function a `TurnManager` runs for this request."""
+        """Returns the coroutine function a turn coordinator runs for this request."""
 
-        async def execute(run: TurnRun, after: TurnRun | None) -> None:
-            await self.run(run, request, after)
+        async def execute(run: TurnSink, wait_turn: WaitTurn | None) -> None:
+            await self.run(run, request, wait_turn)
 
         return execute
 
-    async def run(self, run: TurnRun, request: TurnRequest, after: TurnRun | None = None) -> None:
+    async def run(
+        self, run: TurnSink, request: TurnRequest, wait_turn: WaitTurn | None = None
+    ) -> None:
         """Runs the turn to its end, publishing every event to `run`."""
         translator = TurnTranslator()
         observer = self.telemetry.observe(request.session_id, run.run_id)
@@ -143,9 +145,9 @@ class TurnExecutor:
         status: TurnStatus = "completed"
         failure: ModelFailure | None = None
         try:
-            if after is not None:
+            if wait_turn is not None:
                 with observer.waiting():
-                    await after.wait_finished()  # queued behind the session's running turn
+                    await wait_turn()  # queued behind the session's running turn
             with observer.running():
                 async with asyncio.timeout(self.turn_timeout_s):
                     async for part in self.graph.astream(
@@ -209,7 +211,7 @@ class TurnExecutor:
 
     @staticmethod
     def _close_interrupted_turn(
-        run: TurnRun, translator: TurnTranslator, failure: ModelFailure | None
+        run: TurnSink, translator: TurnTranslator, failure: ModelFailure | None
     ) -> str:
         """Publishes the closing text of a failed or stopped turn; returns that text."""
         if failure is not None:

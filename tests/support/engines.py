@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -205,17 +206,24 @@ def postgres_server_url(request: pytest.FixtureRequest) -> str:
     return _require("postgres", request)
 
 
+@contextmanager
+def fresh_schema(server_url: str) -> Iterator[str]:
+    """Creates an empty schema; yields a URL whose `search_path` is it; drops it afterwards."""
+    schema = f"{SCHEMA_PREFIX}{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield with_search_path(server_url, schema)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A PostgreSQL URL whose `search_path` is a new, empty schema, dropped after the test."""
-    schema = f"{SCHEMA_PREFIX}{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield with_search_path(postgres_server_url, schema)
-    finally:
-        with psycopg.connect(postgres_server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    with fresh_schema(postgres_server_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -224,18 +232,27 @@ def redis_server_url(request: pytest.FixtureRequest) -> str:
     return _require("redis", request)
 
 
+@contextmanager
+def fresh_key_prefix(server_url: str) -> Iterator[str]:
+    """Yields a new key prefix; deletes every key under it afterwards (never anything else)."""
+    prefix = f"{KEY_PREFIX}{uuid.uuid4().hex[:12]}:"
+    try:
+        yield prefix
+    finally:
+        client = redis.Redis.from_url(server_url)
+        try:
+            keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
+
+
 @pytest.fixture
 def redis_prefix(redis_server_url: str) -> Iterator[str]:
     """A key prefix of this test's own; every key under it is deleted after the test."""
-    prefix = f"{KEY_PREFIX}{uuid.uuid4().hex[:12]}:"
-    yield prefix
-    client = redis.Redis.from_url(redis_server_url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    with fresh_key_prefix(redis_server_url) as prefix:
+        yield prefix
 
 
 @pytest.fixture

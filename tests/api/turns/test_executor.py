@@ -1,10 +1,11 @@
-"""The turn executor and manager on a real SQLite saver: cancellation mid-tool and repair."""
+"""The turn executor under each coordinator (in-process, Redis): stops, repair, queues, shutdown."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -14,8 +15,10 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from agent.graph import compile_graph
 from agent.repair import INTERRUPTED_TOOL_RESULT
 from api.stream.events import TurnEnd
+from api.turns.coordination.base import SessionBusy, TurnCoordinator
+from api.turns.coordination.local import TurnManager, TurnRun
+from api.turns.coordination.redis import open_redis_coordinator
 from api.turns.executor import TurnExecutor, TurnRequest, finish_despite_cancellation, turn_config
-from api.turns.manager import SessionBusy, TurnManager
 from checkpoints.saver import open_checkpointer
 from tests.support.scripted_model import ScriptedChatModel, calls, text
 
@@ -36,24 +39,50 @@ async def saver(tmp_path: Path) -> AsyncIterator[AsyncSqliteSaver]:
         yield opened
 
 
+@pytest.fixture(params=["local", "redis"])
+async def manager(request: pytest.FixtureRequest) -> AsyncIterator[TurnCoordinator]:
+    """Each coordinator in turn; the Redis one on its own key prefix."""
+    on_busy = getattr(request, "param_on_busy", "reject")
+    if request.param == "local":
+        yield TurnManager(on_busy=on_busy)
+        return
+    async with open_redis_coordinator(
+        request.getfixturevalue("redis_url"),
+        key_prefix=request.getfixturevalue("redis_prefix"),
+        on_busy=on_busy,
+        lease_s=1.0,
+        finished_ttl_s=60,
+    ) as coordinator:
+        try:
+            yield coordinator
+        finally:
+            await coordinator.shutdown(1)
+
+
+async def start(manager: TurnCoordinator, executor: TurnExecutor, query: str) -> TurnRun:
+    run = await manager.start("s1", executor.for_request(request(query)))
+    assert isinstance(run, TurnRun)
+    return run
+
+
 def request(query: str) -> TurnRequest:
     return TurnRequest(session_id="s1", query=query, user_id="u1", timezone="America/New_York")
 
 
 async def test_cancel_during_a_tool_call_closes_the_call_and_the_next_turn_works(
-    saver: AsyncSqliteSaver,
+    saver: AsyncSqliteSaver, manager: TurnCoordinator
 ) -> None:
-    tool_started.clear()
+    global tool_started
+    tool_started = asyncio.Event()  # bound to this test's event loop
     model = ScriptedChatModel(
         script=[calls(("slow_booking", {"slot": "10:00"})), text("Let me check your bookings.")]
     )
     graph = compile_graph(model, [slow_booking], checkpointer=saver)
     executor = TurnExecutor(graph, turn_timeout_s=60)
-    manager = TurnManager()
 
-    run = manager.start("s1", executor.for_request(request("book 10:00")))
+    run = await start(manager, executor, "book 10:00")
     await asyncio.wait_for(tool_started.wait(), 5)
-    assert manager.cancel("s1") is run
+    assert await manager.cancel("s1") == run.run_id
     await run.wait_finished()
     end = [event async for _, event in run.follow()][-1]
     assert isinstance(end, TurnEnd) and end.status == "cancelled"
@@ -64,7 +93,7 @@ async def test_cancel_during_a_tool_call_closes_the_call_and_the_next_turn_works
     assert saved[2].tool_call_id == saved[1].tool_calls[0]["id"]
     assert saved[3].text == "(stopped)"
 
-    second = manager.start("s1", executor.for_request(request("did it work?")))
+    second = await start(manager, executor, "did it work?")
     await second.wait_finished()
     seen = model.received[-1][1:]
     assert [type(m) for m in seen] == [
@@ -76,39 +105,68 @@ async def test_cancel_during_a_tool_call_closes_the_call_and_the_next_turn_works
     ]
 
 
-async def test_a_second_turn_is_refused_while_one_runs(saver: AsyncSqliteSaver) -> None:
+async def test_a_second_turn_is_refused_while_one_runs(
+    saver: AsyncSqliteSaver, manager: TurnCoordinator
+) -> None:
     model = ScriptedChatModel(script=[text("slow answer here")], token_delay_s=0.05)
     graph = compile_graph(model, [], checkpointer=saver)
     executor = TurnExecutor(graph, turn_timeout_s=60)
-    manager = TurnManager()
-    run = manager.start("s1", executor.for_request(request("one")))
+    run = await start(manager, executor, "one")
     with pytest.raises(SessionBusy):
-        manager.start("s1", executor.for_request(request("two")))
-    assert manager.is_running("s1")
+        await start(manager, executor, "two")
+    assert await manager.is_running("s1")
     await run.wait_finished()
-    assert not manager.is_running("s1")
+    assert not await manager.is_running("s1")
 
 
-async def test_shutdown_waits_for_turns_within_the_grace_period(saver: AsyncSqliteSaver) -> None:
+@pytest.mark.parametrize("manager", ["local", "redis"], indirect=True)
+async def test_enqueued_turns_run_in_order_up_to_the_cap(
+    saver: AsyncSqliteSaver, manager: Any
+) -> None:
+    manager.on_busy = "enqueue"
+    model = ScriptedChatModel(script=[text(f"answer {n}") for n in range(4)], token_delay_s=0.02)
+    graph = compile_graph(model, [], checkpointer=saver)
+    executor = TurnExecutor(graph, turn_timeout_s=60)
+    runs = [await start(manager, executor, f"question {n}") for n in range(4)]
+    with pytest.raises(SessionBusy):  # one running and three waiting is the most
+        await start(manager, executor, "one too many")
+    for run in runs:
+        await run.wait_finished()
+    asked = [[m.text for m in received[1:] if m.type == "human"][-1] for received in model.received]
+    assert asked == [f"question {n}" for n in range(4)]
+    ends = [[e async for _, e in run.follow()][-1] for run in runs]
+    assert all(isinstance(e, TurnEnd) and e.status == "completed" for e in ends)
+
+
+async def test_shutdown_waits_for_turns_within_the_grace_period(
+    saver: AsyncSqliteSaver, manager: TurnCoordinator
+) -> None:
     model = ScriptedChatModel(script=[text("a b c d e")], token_delay_s=0.02)
     graph = compile_graph(model, [], checkpointer=saver)
-    manager = TurnManager()
-    run = manager.start("s1", TurnExecutor(graph, turn_timeout_s=60).for_request(request("hi")))
+    run = await start(manager, TurnExecutor(graph, turn_timeout_s=60), "hi")
     await manager.shutdown(grace_s=5)
     end = [event async for _, event in run.follow()][-1]
     assert isinstance(end, TurnEnd) and end.status == "completed"
 
 
-async def test_a_second_stop_does_not_cancel_the_turn_again(saver: AsyncSqliteSaver) -> None:
+async def test_a_second_stop_does_not_cancel_the_turn_again(
+    saver: AsyncSqliteSaver, manager: TurnCoordinator
+) -> None:
     model = ScriptedChatModel(script=[text("a b c d e f g h")], token_delay_s=0.05)
     graph = compile_graph(model, [], checkpointer=saver)
-    manager = TurnManager()
-    run = manager.start("s1", TurnExecutor(graph, turn_timeout_s=60).for_request(request("hi")))
+    run = await start(manager, TurnExecutor(graph, turn_timeout_s=60), "hi")
     await asyncio.sleep(0.1)
-    assert manager.cancel("s1") is run
-    assert manager.cancel("s1") is run
-    assert run.task is not None and run.task.cancelling() == 1
+    assert await manager.cancel("s1") == run.run_id
+    assert await manager.cancel("s1") == run.run_id
+    # At most one cancellation reached the task (the turn may already have handled it).
+    assert run.task is not None and run.task.cancelling() <= 1
     await run.wait_finished()
+    end = [event async for _, event in run.follow()][-1]
+    assert isinstance(end, TurnEnd) and end.status == "cancelled"
+    messages = (
+        await compile_graph(model, [], checkpointer=saver).aget_state(turn_config("s1", run.run_id))
+    ).values["messages"]
+    assert [m.type for m in messages] == ["human", "ai"]  # the repair ran to its end
 
 
 async def test_repair_finishes_even_when_cancelled_again() -> None:
@@ -126,10 +184,12 @@ async def test_repair_finishes_even_when_cancelled_again() -> None:
     assert finished.is_set()
 
 
-async def test_a_deleted_session_cannot_be_rejoined(saver: AsyncSqliteSaver) -> None:
+async def test_a_deleted_session_cannot_be_rejoined(
+    saver: AsyncSqliteSaver, manager: TurnCoordinator
+) -> None:
     graph = compile_graph(ScriptedChatModel(script=[text("hi")]), [], checkpointer=saver)
-    manager = TurnManager()
-    run = manager.start("s1", TurnExecutor(graph, turn_timeout_s=60).for_request(request("hi")))
+    run = await start(manager, TurnExecutor(graph, turn_timeout_s=60), "hi")
     await run.wait_finished()
-    manager.forget("s1")
-    assert manager.latest("s1") is None
+    assert await manager.latest("s1") is run
+    await manager.forget("s1")
+    assert await manager.latest("s1") is None

@@ -1,0 +1,328 @@
+"""Several Lex processes sharing Postgres and Redis, on real sockets: one service, any replica.
+
+Processes A and B refuse a second message for a busy session (409); C enqueues it. Every process
+runs the offline model with a pause between tokens, so a turn lasts long enough to rejoin, refuse,
+queue or stop it from another process. Leases are short (`TURN_LEASE_S`) so a killed process is
+noticed quickly.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.support.engines import fresh_key_prefix, fresh_schema
+from tests.support.lex_process import LexProcess, lex_env, lex_processes, spawn
+from tests.support.live_server import free_port
+from tests.support.sse import SseEvent, parse_sse
+
+LEASE_S = 1.0
+TOKEN_DELAY_S = "0.04"
+WEATHER = "What's the weather in Miami?"
+ADDRESS = "What is the address of the Miami dealership?"
+TWO_TUESDAYS_AHEAD = date.today() + timedelta(days=14 + (1 - date.today().weekday()) % 7)
+BOOK_GT = f"Book a test drive of the SuperCar GT at Miami on {TWO_TUESDAYS_AHEAD} at 10:00"
+JSON = {"stream_format": "json"}
+
+
+def shared_settings(database_url: str, redis_url: str, prefix: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "DATABASE_POOL_SIZE": "4",
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": prefix,
+        "TURN_LEASE_S": str(LEASE_S),
+        "OFFLINE_TOKEN_DELAY_S": TOKEN_DELAY_S,
+        "SHUTDOWN_GRACE_S": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+def shared_engines(postgres_server_url: str, redis_server_url: str) -> Iterator[dict[str, str]]:
+    """One schema and one key prefix for the module's processes."""
+    with (
+        fresh_schema(postgres_server_url) as database_url,
+        fresh_key_prefix(redis_server_url) as prefix,
+    ):
+        yield shared_settings(database_url, redis_server_url, prefix)
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    shared_engines: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, LexProcess]]:
+    """Processes A and B (ON_BUSY=reject) and C (ON_BUSY=enqueue), started together."""
+    with lex_processes(
+        tmp_path_factory.mktemp("cluster"),
+        shared_engines,
+        ("a", "b", "c"),
+        c={"ON_BUSY": "enqueue"},
+    ) as processes:
+        yield processes
+
+
+def new_session() -> str:
+    return f"s-{uuid.uuid4().hex[:10]}"
+
+
+def blocks(response: httpx.Response) -> Iterator[SseEvent]:
+    buffer = ""
+    for text in response.iter_text():
+        buffer += text
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            yield from parse_sse(block + "\n\n")
+
+
+@contextmanager
+def open_stream(
+    method: str, url: str, *, headers: dict[str, str] | None = None, **body: Any
+) -> Iterator[Iterator[SseEvent]]:
+    """Opens an SSE request and yields its events as they arrive."""
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream(
+            method,
+            url,
+            json=body or None,
+            params=JSON if method == "GET" else None,
+            headers=headers,
+        ) as response,
+    ):
+        assert response.status_code == 200, response.read()
+        yield blocks(response)
+
+
+def post_query(process: LexProcess, query: str, session_id: str) -> list[SseEvent]:
+    response = httpx.post(
+        f"{process.url}/query",
+        json={"query": query, "session_id": session_id, **JSON},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return parse_sse(response.text)
+
+
+def rejoin(process: LexProcess, session_id: str) -> list[SseEvent]:
+    response = httpx.get(f"{process.url}/sessions/{session_id}/stream", params=JSON, timeout=30)
+    assert response.status_code == 200, response.text
+    return parse_sse(response.text)
+
+
+def answer(events: list[SseEvent]) -> str:
+    return "".join(e.json()["text"] for e in events if e.event == "chunk")
+
+
+def sequence(event: SseEvent) -> int:
+    assert event.id is not None
+    return int(event.id.rpartition(":")[2])
+
+
+def transcript_queries(process: LexProcess, session_id: str) -> list[str]:
+    detail = httpx.get(f"{process.url}/sessions/{session_id}", timeout=10).json()
+    return [m["text"] for m in detail["messages"] if m["role"] == "user"]
+
+
+def test_rejoin_on_b_with_last_event_id_gets_every_missed_event_once_in_order(
+    cluster: dict[str, LexProcess],
+) -> None:
+    a, b = cluster["a"], cluster["b"]
+    session = new_session()
+    with open_stream("POST", f"{a.url}/query", query=WEATHER, session_id=session, **JSON) as live:
+        seen = [next(live) for _ in range(3)]  # tool_use, tool_output, first chunk
+    assert seen[-1].id is not None
+    with open_stream(
+        "GET",
+        f"{b.url}/sessions/{session}/stream",
+        headers={"Last-Event-ID": seen[-1].id},
+    ) as rest_stream:
+        rest = list(rest_stream)
+    whole = rejoin(a, session)  # everything, from A's memory
+
+    assert [e.event for e in seen[:2]] == ["tool_use", "tool_output"]
+    assert rest[-1].event == "end" and rest[-1].json()["status"] == "completed"
+    got = seen + rest
+    assert [sequence(e) for e in got] == list(range(len(got)))
+    assert [(e.id, e.event, e.data) for e in got] == [(e.id, e.event, e.data) for e in whole]
+
+
+def test_a_second_message_on_b_while_a_answers_is_refused(
+    cluster: dict[str, LexProcess],
+) -> None:
+    a, b = cluster["a"], cluster["b"]
+    session = new_session()
+    with open_stream("POST", f"{a.url}/query", query=WEATHER, session_id=session, **JSON) as live:
+        next(live)
+        busy = httpx.post(
+            f"{b.url}/query", json={"query": ADDRESS, "session_id": session}, timeout=10
+        )
+        rest = list(live)
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "session_busy"
+    assert busy.headers["Retry-After"]
+    assert rest[-1].event == "end" and rest[-1].json()["status"] == "completed"
+    assert post_query(b, ADDRESS, session)[-1].json()["status"] == "completed"
+    assert transcript_queries(b, session) == [WEATHER, ADDRESS]
+
+
+def test_messages_enqueued_on_c_while_a_answers_run_in_order(
+    cluster: dict[str, LexProcess],
+) -> None:
+    a, c = cluster["a"], cluster["c"]
+    session = new_session()
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(post_query, a, WEATHER, session)
+        time.sleep(0.3)
+        second = pool.submit(post_query, c, ADDRESS, session)
+        time.sleep(0.2)
+        third = pool.submit(post_query, c, "Thanks!", session)
+        ends = [f.result(timeout=30)[-1] for f in (first, second, third)]
+    assert [e.json()["status"] for e in ends] == ["completed"] * 3
+    assert transcript_queries(c, session) == [WEATHER, ADDRESS, "Thanks!"]
+
+
+def test_cancel_on_b_ends_the_stream_on_a_within_a_second_with_a_repaired_history(
+    cluster: dict[str, LexProcess],
+) -> None:
+    a, b = cluster["a"], cluster["b"]
+    session = new_session()
+    with open_stream("POST", f"{a.url}/query", query=WEATHER, session_id=session, **JSON) as live:
+        before = [next(live) for _ in range(3)]
+        asked = time.monotonic()
+        cancelled = httpx.post(f"{b.url}/sessions/{session}/cancel", timeout=10)
+        rest = list(live)
+        took = time.monotonic() - asked
+    assert cancelled.status_code == 200 and cancelled.json()["cancelled"] is True
+    assert rest[-1].event == "end" and rest[-1].json()["status"] == "cancelled"
+    assert took < 1.0, f"the stream on A ended {took:.2f} s after the stop on B"
+    shown = answer(before + rest)
+    detail = httpx.get(f"{b.url}/sessions/{session}", timeout=10).json()
+    roles = [m["role"] for m in detail["messages"]]
+    assert roles == ["user", "assistant", "tool", "assistant"]
+    assert detail["messages"][-1]["text"] == shown.strip()
+    assert post_query(b, ADDRESS, session)[-1].json()["status"] == "completed"
+
+
+def test_killing_the_process_mid_turn_closes_the_turn_for_followers_and_the_session_goes_on(
+    shared_engines: dict[str, str], cluster: dict[str, LexProcess], tmp_path: Path
+) -> None:
+    b = cluster["b"]
+    victim = spawn("victim", tmp_path, shared_engines)
+    try:
+        victim.wait_healthy()
+        session = new_session()
+        follower_events: list[SseEvent] = []
+        with open_stream(
+            "POST", f"{victim.url}/query", query=WEATHER, session_id=session, **JSON
+        ) as live:
+            assert [next(live).event for _ in range(3)] == ["tool_use", "tool_output", "chunk"]
+
+            def follow() -> None:
+                follower_events.extend(rejoin(b, session))
+
+            follower = threading.Thread(target=follow)
+            follower.start()
+            time.sleep(0.2)
+            victim.kill()
+            killed = time.monotonic()
+            follower.join(timeout=LEASE_S + 5)
+            noticed = time.monotonic() - killed
+    finally:
+        victim.stop()
+    assert not follower.is_alive()
+    assert noticed < LEASE_S + 2, f"followers got end {noticed:.2f} s after the kill"
+    error = next(e for e in follower_events if e.event == "error").json()
+    assert error["code"] == "replica_lost" and error["retryable"] is True
+    end = follower_events[-1]
+    assert end.event == "end" and end.json()["status"] == "error"
+    ids = [sequence(e) for e in follower_events]
+    assert ids == list(range(len(ids)))  # every event once, in order, the closing ones last
+
+    after = post_query(b, ADDRESS, session)
+    assert after[-1].json()["status"] == "completed"
+    assert transcript_queries(b, session) == [WEATHER, ADDRESS]
+
+
+def test_twenty_concurrent_bookings_of_one_slot_across_processes_give_exactly_one(
+    shared_engines: dict[str, str], cluster: dict[str, LexProcess]
+) -> None:
+    processes = [cluster["a"], cluster["b"], cluster["c"]]
+    with ThreadPoolExecutor(20) as pool:
+        turns = list(
+            pool.map(
+                lambda n: post_query(processes[n % 3], BOOK_GT, new_session()),
+                range(20),
+            )
+        )
+    assert [events[-1].json()["status"] for events in turns] == ["completed"] * 20
+    bookings = [
+        e.json()
+        for events in turns
+        for e in events
+        if e.event == "tool_output" and e.json()["name"] == "schedule_appointment"
+    ]
+    # Some answers see the slot taken before trying; every try but one is refused.
+    assert sum(b["status"] == "success" for b in bookings) == 1
+    with psycopg.connect(shared_engines["DATABASE_URL"]) as conn:
+        rows = conn.execute(
+            "SELECT COUNT(*) FROM appointments WHERE date = %s AND status = 'confirmed'",
+            (TWO_TUESDAYS_AHEAD.isoformat(),),
+        ).fetchone()
+    assert rows == (1,)
+
+
+def test_five_processes_starting_together_on_an_empty_database_all_become_healthy(
+    postgres_server_url: str, redis_server_url: str, tmp_path: Path
+) -> None:
+    with (
+        fresh_schema(postgres_server_url) as database_url,
+        fresh_key_prefix(redis_server_url) as prefix,
+        lex_processes(
+            tmp_path,
+            shared_settings(database_url, redis_server_url, prefix),
+            ("p1", "p2", "p3", "p4", "p5"),
+        ) as processes,
+    ):
+        healths = [httpx.get(f"{p.url}/health", timeout=5).json() for p in processes.values()]
+    assert [(h["status"], h["database"], h["coordination"]) for h in healths] == [
+        ("healthy", "ok", "ok")
+    ] * 5
+
+
+def test_two_workers_on_sqlite_refuse_to_start(tmp_path: Path) -> None:
+    port = free_port()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=tmp_path,
+        env=lex_env({"DATABASE_URL": f"sqlite:///{tmp_path / 'lex.sqlite'}"}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # The second worker refuses, and uvicorn then stops the whole service (it exits 0 doing so).
+    assert "another Lex process already serves" in result.stderr
+    assert "stopping the parent process" in result.stderr
+    assert "DATABASE_URL=postgresql://" in result.stderr and "REDIS_URL=redis://" in result.stderr
