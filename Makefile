@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 1
 STUDIO_PORT ?= 2024
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -17,8 +18,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# WORKERS above 1 needs DATABASE_URL=postgresql://... and REDIS_URL=redis://... (refused otherwise).
 run: $(STAMP)
-	$(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT)
+	WORKERS=$(WORKERS) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: $(STAMP) browser
 	$(BIN)/pytest -q
