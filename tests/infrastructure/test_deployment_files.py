@@ -29,7 +29,7 @@ def test_dockerfile_serves_the_same_module_as_make_run_with_one_worker() -> None
     module, attribute = match.groups()
     assert f"uvicorn {module}:{attribute}" in MAKEFILE
     assert hasattr(importlib.import_module(module), attribute)
-    assert "--workers 1" in DOCKERFILE
+    assert "WORKERS=1" in DOCKERFILE and "--workers ${WORKERS}" in DOCKERFILE
 
 
 def test_dockerfile_runs_as_non_root_and_copies_every_package() -> None:
@@ -53,3 +53,33 @@ def test_compose_keeps_the_database_on_a_named_volume() -> None:
     assert volume in COMPOSE["volumes"]
     assert service["environment"]["DATABASE_URL"] == f"sqlite:///{mount}/lex.sqlite"
     assert service["build"]["dockerfile"] == "infrastructure/Dockerfile"
+
+
+SCALE: dict[str, Any] = yaml.safe_load(
+    (ROOT / "infrastructure" / "docker-compose.scale.yml").read_text()
+)
+NGINX = (ROOT / "infrastructure" / "nginx.conf").read_text()
+
+
+def test_scale_compose_shares_postgres_and_redis_and_migrates_first() -> None:
+    services = SCALE["services"]
+    environment = services["lex"]["environment"]
+    assert environment["DATABASE_URL"].startswith("postgresql://")
+    assert environment["DATABASE_URL"].rpartition("@")[2].startswith("postgres:5432/")
+    assert environment["REDIS_URL"].startswith("redis://redis:6379")
+    assert services["migrate"]["command"] == ["lex", "migrate"]
+    assert services["migrate"]["environment"] == environment
+    assert services["lex"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["lex"]["deploy"]["replicas"] >= 2
+    assert "--save" in services["redis"]["command"] and "no" in services["redis"]["command"]
+
+
+def test_nginx_streams_sse_unbuffered_to_the_least_busy_replica() -> None:
+    port = SCALE["services"]["lex"]["environment"]["PORT"]
+    assert f"server lex:{port}" in NGINX
+    for directive in ("least_conn;", "proxy_buffering off;", "proxy_http_version 1.1;"):
+        assert directive in NGINX
+    timeout = re.search(r"proxy_read_timeout (\d+)s;", NGINX)
+    assert timeout and int(timeout.group(1)) >= 120
+    mount = SCALE["services"]["nginx"]["volumes"][0]
+    assert mount.startswith("./nginx.conf:")
