@@ -182,13 +182,20 @@ def test_messages_enqueued_on_c_while_a_answers_run_in_order(
 ) -> None:
     a, c = cluster["a"], cluster["c"]
     session = new_session()
-    with ThreadPoolExecutor(3) as pool:
-        first = pool.submit(post_query, a, WEATHER, session)
-        time.sleep(0.3)
-        second = pool.submit(post_query, c, ADDRESS, session)
-        time.sleep(0.2)
-        third = pool.submit(post_query, c, "Thanks!", session)
-        ends = [f.result(timeout=30)[-1] for f in (first, second, third)]
+    with (
+        open_stream("POST", f"{a.url}/query", query=WEATHER, session_id=session, **JSON) as first,
+    ):
+        next(first)  # A is answering
+        # Each response starts once its turn is queued, so the queue order is the sending order.
+        with (
+            open_stream(
+                "POST", f"{c.url}/query", query=ADDRESS, session_id=session, **JSON
+            ) as second,
+            open_stream(
+                "POST", f"{c.url}/query", query="Thanks!", session_id=session, **JSON
+            ) as third,
+        ):
+            ends = [list(stream)[-1] for stream in (first, second, third)]
     assert [e.json()["status"] for e in ends] == ["completed"] * 3
     assert transcript_queries(c, session) == [WEATHER, ADDRESS, "Thanks!"]
 
