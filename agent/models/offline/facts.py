@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from tools.domain.directory import CAR_MODELS, Dealership
 
 DEFAULT_TIMEZONE = "America/New_York"
-_TODAY_RE = re.compile(r"\bToday is (\d{4})-(\d{2})-(\d{2})\b")
+_TODAY_RE = re.compile(r"\btoday is\b[^\n]*?\b(\d{4})-(\d{2})-(\d{2})\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

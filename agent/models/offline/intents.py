@@ -102,9 +102,14 @@ CUE_TABLE: dict[Cue, tuple[Phrase, ...]] = {
     ),
     Cue.VISIT: (
         Phrase(
-            r"\b(?:can|could|may)\s+i\s+(?:come|swing|stop|drop|pop)\b", "can I come on Monday?"
+            r"\b(?:can|could|may)\s+i\s+(?:come|swing|stop|drop|pop|see|check out)\b",
+            "can I come on Monday?",
         ),
         Phrase(r"\b(?:can|could|may)\s+i\s+(?:take|drive|try|test)\b", "can I take the Volt out?"),
+        Phrase(
+            r"\bi\s+(?:could|can|might)\s+(?:come|swing|stop|drop|pop|see|take|drive|try|test)\b",
+            "any chance I could see the Apex?",
+        ),
         Phrase(r"\b(?:come|swing|stop|drop|pop)\s+(?:in|by|over)\b", "I'd like to swing by"),
         Phrase(r"\b(?:i want|i'd like|i would like) to (?:drive|try)\b", "i want to drive the gt"),
         Phrase(r"\bvisit\b", "I want to visit seattle on friday"),

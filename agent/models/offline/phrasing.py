@@ -19,6 +19,8 @@ OFFER_RETRY = "Would you like to try another time or day?"
 OFFER_BOOK = "Shall I book it for you?"
 BOOKING_OFFERS = (OFFER_TEST_DRIVE, OFFER_THERE, OFFER_SLOT, OFFER_RETRY, OFFER_BOOK)
 
+OFFER_MORE = "Is there anything else I can do for you?"
+
 # Recaps before changing a booking; a "yes" after one carries the change out.
 RECAP_CANCEL = "Shall I cancel it?"
 RECAP_MOVE = "Shall I move it?"

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from agent.models.offline.conversation import (
     AFFIRMATIVE,
+    NEGATIVE,
     Booking,
     Conversation,
     ToolCallSpec,
@@ -22,7 +23,13 @@ from agent.models.offline.conversation import (
 from agent.models.offline.flow import BookGoal, Goal, LookupGoal, first_step, moved, recap
 from agent.models.offline.intents import Intent, understand
 from agent.models.offline.parsing import Slots, extract_slots, read_text
-from agent.models.offline.phrasing import dealership_label, human_date, join, we_have
+from agent.models.offline.phrasing import (
+    OFFER_MORE,
+    dealership_label,
+    human_date,
+    join,
+    we_have,
+)
 from agent.models.offline.questions import (
     SPANISH_REPLY,
     booking_subject,
@@ -105,6 +112,11 @@ def plan_reply(text: str, conversation: Conversation) -> Plan:
         return Plan(Reply(text=SPANISH_REPLY))
     if catalog := catalog_answer(said, whole, facts):
         return Plan(Reply(text=catalog))
+    pending = conversation.pending_change()
+    if pending and NEGATIVE.match(said):
+        kept = extract_slots(conversation.last_ai_text, facts).confirmation_id
+        booking = f"your booking {kept}" if kept else "your booking"
+        return Plan(Reply(text=f"No problem, I kept {booking} as it is. {OFFER_MORE}"))
     requests = understand(text, facts)
     if not requests and not mentions_money(text):
         requests = [(i, Slots()) for i in follow_up_intents(text, whole, conversation)]
@@ -181,6 +193,12 @@ def _booking_step(slots: Slots, conversation: Conversation, *, offer_only: bool)
         "model": bool(slots.car_model),
     }
     missing = [name for name, ok in present.items() if not ok]
+    if len(slots.dealership_ids) > 1:  # "the GT in Miami at 10 and the Volt in Dallas at 3"
+        names = [dealership_label(i, facts) for i in slots.dealership_ids]
+        return _Step(
+            question=f"I book one test drive at a time. Which would you like first: "
+            f"{join(names, 'or')}?"
+        )
     if offer_only and missing == ["model"]:
         missing = []  # "can I come Monday at 3?": check first, the model can come with the yes
     if missing:

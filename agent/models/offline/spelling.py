@@ -11,13 +11,16 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from agent.models.offline.facts import Facts
 
 MIN_TYPO_LENGTH = 5
 """Shorter words are left alone: one wrong letter in four is too often another word."""
-TYPO_SCORE = 80.0
-"""Least similarity (0-100) for a correction; "miamy" -> "miami" scores 80."""
+TYPO_SCORE = 85.0
+"""Least similarity (0-100) for a correction: "wensday" -> "wednesday" scores 87.5."""
+SAME_LENGTH_TYPO_SCORE = 80.0
+"""Least similarity for one wrong letter in a word as long as the known one ("miamy" -> "miami")."""
 
 # Words the rules look for, beside the directory's names, the lineup, weekdays and months.
 _RULE_WORDS = """weather forecast temperature raining snowing sunny umbrella address directions
@@ -96,10 +99,15 @@ def correct_word(word: str, known: Iterable[str]) -> str:
     candidates = [k for k in known if k[0] == word[0]]
     if word in candidates:
         return word
-    best = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=TYPO_SCORE)
+    best = process.extractOne(
+        word, candidates, scorer=fuzz.ratio, score_cutoff=SAME_LENGTH_TYPO_SCORE
+    )
     if best is None or word.startswith(str(best[0])):  # "supercargt" is a name plus more
         return word
-    return str(best[0])
+    known_word, score = str(best[0]), float(best[1])
+    if score < TYPO_SCORE and Levenshtein.distance(word, known_word) > 1:  # "chance", "cancel"
+        return word
+    return known_word
 
 
 def fix_spelling(text: str, facts: Facts) -> str:

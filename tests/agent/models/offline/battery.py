@@ -281,6 +281,12 @@ BATTERY: list[Conversation] = [
         ),
         T("can I swing by Miami tomorrow?", checks("miami", day(1))),
         T("when can I come to chicago on friday", checks("chicago", weekday("friday"))),
+        T(
+            "any chance I could see the apex in NYC on the 28th around 3",
+            checks("new-york", month_day(11, 28)),
+            no_call(SCHEDULE_APPOINTMENT),
+            says("15:00"),
+        ),
     ),
     Conversation(
         QUESTIONS,
@@ -448,6 +454,10 @@ BATTERY: list[Conversation] = [
         ),
         T("book the terra at LA tomorrow at 11", no_call(), says("not available", "Los Angeles")),
         T("book a test drive at Denver tomorrow at 10", asks("model", "Volt")),
+        T(
+            "I'd like to book the GT in Miami at 10 and the Volt in Dallas at 3 tomorrow",
+            asks("one test drive at a time", "SuperCar Miami or SuperCar Dallas"),
+        ),
         T("I'd like a test drive", asks("dealership")),
         T("book the gt at the Boston dealership tomorrow at 10", no_call(), says("Boston")),
         T("book the gt at seattle yesterday at 10", no_call(SCHEDULE_APPOINTMENT)),
@@ -577,7 +587,7 @@ BATTERY: list[Conversation] = [
                 books("chicago", day(1), "14:00", "SuperCar Volt"),
             ),
             T("cancel it", no_call(), says("Shall I cancel it?")),
-            T("no, keep it", no_call(CANCEL_APPOINTMENT)),
+            T("no, keep it", no_call(CANCEL_APPOINTMENT), says("kept your booking SC-")),
         ],
     ),
     Conversation(

@@ -57,7 +57,8 @@ def test_typos_fold_to_the_known_word(typed: str, meant: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["whether it works", "yours truly", "could i swing by", "supercargt", "the volt"]
+    "text",
+    ["whether it works", "yours truly", "could i swing by", "supercargt", "the volt", "any chance"],
 )
 def test_real_words_and_names_are_left_alone(text: str) -> None:
     assert fix_spelling(text, FACTS) == text
