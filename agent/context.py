@@ -33,7 +33,7 @@ class Context:
     model_name: str | None = field(
         default=None,
         metadata={
-            "description": "Groq model id for this run (e.g. llama-3.1-8b-instant); "
+            "description": "Groq model id for this run (e.g. openai/gpt-oss-20b); "
             "empty for the configured model. Ignored by the offline model."
         },
     )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Protocol, TextIO
 
 from api.cli import chat as cli_chat
+from api.cli import doctor as cli_doctor
 from api.cli import migrate as cli_migrate
 from api.cli import sessions as cli_sessions
 from api.cli import studio as cli_studio
@@ -27,7 +28,13 @@ class CommandModule(Protocol):
         """Adds the module's subcommand parsers."""
 
 
-COMMAND_MODULES: tuple[CommandModule, ...] = (cli_chat, cli_sessions, cli_studio, cli_migrate)
+COMMAND_MODULES: tuple[CommandModule, ...] = (
+    cli_chat,
+    cli_sessions,
+    cli_studio,
+    cli_migrate,
+    cli_doctor,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

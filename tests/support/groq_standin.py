@@ -1229,6 +1229,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--first-token-ms", type=float, default=0.0)
     parser.add_argument("--tokens-per-s", type=float, default=0.0, help="0 means no delay")
     parser.add_argument("--api-key", default=None, help="require this bearer key")
+    parser.add_argument(
+        "--catalog",
+        choices=("enterprise", "today"),
+        default="enterprise",
+        help="today: what a free or developer account is served (Llama retired)",
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -1238,6 +1244,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         first_token_delay_s=args.first_token_ms / 1000.0,
         tokens_per_s=args.tokens_per_s or None,
         api_key=args.api_key,
+        models=TODAY_CATALOG if args.catalog == "today" else ENTERPRISE_CATALOG,
     )
     with contextlib.suppress(KeyboardInterrupt):
         standin.serve_forever()
