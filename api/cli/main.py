@@ -15,6 +15,7 @@ from typing import Protocol, TextIO
 
 from api.cli import chat as cli_chat
 from api.cli import doctor as cli_doctor
+from api.cli import eval as cli_eval
 from api.cli import migrate as cli_migrate
 from api.cli import sessions as cli_sessions
 from api.cli import studio as cli_studio
@@ -34,6 +35,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     cli_studio,
     cli_migrate,
     cli_doctor,
+    cli_eval,
 )
 
 
