@@ -204,6 +204,8 @@ def create_app(
         )
         scales_out = is_postgres_url(settings.database_url) and settings.redis_url is not None
         check_workers(settings.workers, shared=scales_out)
+        if choice.groq is not None:
+            choice.groq.listeners.append(metrics.count_model_switch)
         async with AsyncExitStack() as stack:
             if not scales_out:
                 stack.enter_context(single_process_lock_for(settings))

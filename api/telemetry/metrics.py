@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -34,6 +35,22 @@ BOOKING_CANCELLED = "cancelled"
 MODEL_CALL_OK = "ok"
 MODEL_CALL_FALLBACK = "fallback"
 MODEL_CALL_SUBSTITUTION = "substitution"
+
+
+class ModelSwitchLike(Protocol):
+    """What a model switch tells (`api.chat_models.ModelSwitch`)."""
+
+    @property
+    def kind(self) -> str:
+        """`fallback` or `substitution`."""
+
+    @property
+    def from_model(self) -> str:
+        """The model that stopped answering."""
+
+    @property
+    def to_model(self) -> str:
+        """The model answering instead."""
 
 
 def multiprocess_dir() -> str | None:
@@ -59,6 +76,8 @@ class LexMetrics:
         rate_limited_requests: Requests answered 429 by Lex itself, by route.
         http_requests: HTTP requests by method, route template and status code.
         bookings: Test drives booked and cancelled.
+        model_switches: Another model took over, by kind (`fallback` for one call,
+            `substitution` for good), from which model to which.
     """
 
     registry: CollectorRegistry
@@ -73,6 +92,7 @@ class LexMetrics:
     rate_limited_requests: Counter
     http_requests: Counter
     bookings: Counter
+    model_switches: Counter
 
     @classmethod
     def create(cls) -> LexMetrics:
@@ -137,6 +157,12 @@ class LexMetrics:
                 ["method", "route", "status"],
                 registry=registry,
             ),
+            model_switches=Counter(
+                "lex_model_switches",
+                "Another model took over: fallback (one call) or substitution (for good).",
+                ["kind", "from_model", "to_model"],
+                registry=registry,
+            ),
             bookings=Counter(
                 "lex_bookings",
                 "Test drives booked (made) and cancelled.",
@@ -144,6 +170,12 @@ class LexMetrics:
                 registry=registry,
             ),
         )
+
+    def count_model_switch(self, switch: ModelSwitchLike) -> None:
+        """Counts a model switch (a listener of the Groq models in use)."""
+        self.model_switches.labels(
+            kind=switch.kind, from_model=switch.from_model, to_model=switch.to_model
+        ).inc()
 
     def exposition(self) -> bytes:
         """Returns every metric in the Prometheus text format, over all workers if several."""

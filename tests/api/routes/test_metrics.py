@@ -14,12 +14,21 @@ import pytest
 
 from tests.support.app_server import ServerFactory
 from tests.support.fixtures import TEST_API_KEY
-from tests.support.groq_standin import Error, GroqStandIn, Text, ToolCall, ToolCalls
+from tests.support.groq_standin import (
+    ENTERPRISE_CATALOG,
+    TODAY_CATALOG,
+    Error,
+    GroqStandIn,
+    Text,
+    ToolCall,
+    ToolCalls,
+)
 from tests.support.metrics import moved, scrape
 from tests.support.sse import parse_sse
 
 PRIMARY = "llama-3.3-70b-versatile"
 FALLBACK = "llama-3.1-8b-instant"
+GPT_OSS_120B = "openai/gpt-oss-120b"
 BOOK_MIAMI = {
     "dealership_id": "miami",
     "date": "2026-11-26",
@@ -161,3 +170,27 @@ def test_every_answer_carries_a_request_id(lex_url: str, given: str) -> None:
         assert returned == given
     else:
         assert returned != given and len(returned) == 32
+
+
+def test_a_model_retired_mid_deployment_counts_a_substitution_and_a_fallback(
+    lex_server: ServerFactory, groq_standin: GroqStandIn
+) -> None:
+    groq_standin.serve_models(ENTERPRISE_CATALOG)
+    with lex_server(**groq_metrics_settings(groq_standin)) as base_url:
+        ask(base_url, "hello", "metrics-retire")
+        before = scrape(base_url)
+        groq_standin.serve_models(TODAY_CATALOG)  # Groq retires Llama for this account
+        ask(base_url, "hello again", "metrics-retire")
+        ask(base_url, "and again", "metrics-retire")
+        after = scrape(base_url)
+    gone = {"from_model": PRIMARY, "to_model": GPT_OSS_120B}
+    assert moved(before, after, "lex_model_switches_total", kind="substitution", **gone) == 1
+    assert moved(before, after, "lex_model_switches_total", kind="fallback", **gone) == 1
+    calls = {
+        (PRIMARY, "model_not_found"): 1,
+        (GPT_OSS_120B, "fallback"): 1,
+        (GPT_OSS_120B, "substitution"): 1,
+    }
+    for (model, status), count in calls.items():
+        assert moved(before, after, "lex_model_calls_total", model=model, status=status) == count
+    assert moved(before, after, "lex_turns_total", outcome="completed") == 2
