@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from api.telemetry.metrics import LexMetrics
@@ -14,7 +15,12 @@ from api.telemetry.metrics import LexMetrics
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infrastructure"
 COMPOSE: dict[str, Any] = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
+SCALED: dict[str, Any] = yaml.safe_load((INFRA / "docker-compose.scale.yml").read_text())
 PROMETHEUS: dict[str, Any] = yaml.safe_load((INFRA / "prometheus" / "prometheus.yml").read_text())
+PROMETHEUS_SCALED: dict[str, Any] = yaml.safe_load(
+    (INFRA / "prometheus" / "prometheus.scale.yml").read_text()
+)
+NGINX = (INFRA / "nginx.conf").read_text()
 DASHBOARD: dict[str, Any] = json.loads((INFRA / "grafana" / "dashboards" / "lex.json").read_text())
 METRIC_NAME = re.compile(r"\blex_[a-z_]+\b")
 SERIES_SUFFIXES = ("_total", "_bucket", "_count", "_sum", "_created")
@@ -50,9 +56,23 @@ def test_prometheus_scrapes_the_lex_service_on_its_port() -> None:
     assert lex["environment"]["METRICS_ENABLED"] == "true"
 
 
-def test_compose_mounts_the_monitoring_files_that_exist() -> None:
+def test_the_scaled_deployment_scrapes_every_replica_and_keeps_metrics_private() -> None:
+    job = next(j for j in PROMETHEUS_SCALED["scrape_configs"] if j["job_name"] == "lex")
+    (discovery,) = job["dns_sd_configs"]
+    (name,) = discovery["names"]
+    lex = SCALED["services"][name]
+    assert discovery["port"] == int(lex["environment"]["PORT"])
+    assert lex["environment"]["METRICS_ENABLED"] == "true"
+    assert lex["environment"]["PROMETHEUS_MULTIPROC_DIR"] in lex["tmpfs"]
+    prometheus_config = SCALED["services"]["prometheus"]["volumes"][0]
+    assert prometheus_config.startswith("./prometheus/prometheus.scale.yml:")
+    assert "location = /metrics" in NGINX and "X-Request-ID $request_id" in NGINX
+
+
+@pytest.mark.parametrize("compose", [COMPOSE, SCALED], ids=["single", "scaled"])
+def test_compose_mounts_the_monitoring_files_that_exist(compose: dict[str, Any]) -> None:
     for name in ("prometheus", "grafana"):
-        service = COMPOSE["services"][name]
+        service = compose["services"][name]
         assert service["profiles"] == ["monitoring"]
         for volume in service["volumes"]:
             source = volume.split(":")[0]
