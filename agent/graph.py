@@ -23,7 +23,13 @@ from langgraph.types import Checkpointer, RetryPolicy
 
 from agent.context import Context
 from agent.messages import stamped
-from agent.model_call import ModelFailureHook, ModelLineup, ToolCallingModels, stream_answer
+from agent.model_call import (
+    AnswerInterrupted,
+    ModelFailureHook,
+    ModelLineup,
+    ToolCallingModels,
+    stream_answer,
+)
 from agent.prompts import build_system_prompt
 from agent.repair import valid_model_input
 from agent.state import AgentState
@@ -98,6 +104,37 @@ def guard_answer(response: AIMessage, remaining_steps: int) -> AIMessage:
     return response
 
 
+async def answer_once_more_if_switched(
+    models: ToolCallingModels,
+    model_name: str | None,
+    messages: list[BaseMessage],
+    options: GraphOptions,
+) -> AIMessage:
+    """Streams one answer, once more on the new line-up if the line-up changed as it failed.
+
+    That is a model Groq stopped serving, replaced while the call failed. Never after text reached
+    the customer: `AnswerInterrupted` is not retried.
+    """
+    candidates = models.for_run(model_name)
+    try:
+        return await stream_answer(
+            candidates,
+            messages,
+            fallback_on=options.fallback_on,
+            on_failure=options.on_model_failure,
+        )
+    except AnswerInterrupted:
+        raise
+    except Exception:
+        switched = models.for_run(model_name)
+        if [c.name for c in switched] == [c.name for c in candidates]:
+            raise
+        logger.warning("retrying the model call on %s", switched[0].name)
+        return await stream_answer(
+            switched, messages, fallback_on=options.fallback_on, on_failure=options.on_model_failure
+        )
+
+
 def build_graph(
     model: BaseChatModel,
     tools: Sequence[BaseTool],
@@ -128,11 +165,8 @@ def build_graph(
             # Trimming first keeps the per-call cost proportional to what is sent.
             history = trim_for_model(history, options.context_tokens)
         history = valid_model_input(history)
-        response = await stream_answer(
-            models.for_run(context.model_name),
-            [SystemMessage(system), *history],
-            fallback_on=options.fallback_on,
-            on_failure=options.on_model_failure,
+        response = await answer_once_more_if_switched(
+            models, context.model_name, [SystemMessage(system), *history], options
         )
         response = normalize_tool_calls(response, tool_names)
         response = guard_answer(response, state["remaining_steps"])

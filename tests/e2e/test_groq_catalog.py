@@ -232,3 +232,16 @@ def test_the_recheck_absorbs_a_retirement_without_a_turn(
             time.sleep(0.05)
     assert name == GPT_OSS_120B
     assert groq_standin.chat_requests == []
+
+
+def test_without_fallbacks_a_retired_model_is_still_switched_and_the_call_retried_once(
+    lex_server: ServerFactory, groq_standin: GroqStandIn
+) -> None:
+    groq_standin.serve_models(ENTERPRISE_CATALOG)
+    with lex_server(**on_groq(groq_standin, model_fallbacks="none")) as base_url:
+        groq_standin.serve_models(TODAY_CATALOG)
+        assert_answered(ask(base_url, "hello", "no-fallbacks"))
+    assert [r.model for r in groq_standin.chat_requests] == [
+        "llama-3.3-70b-versatile",
+        GPT_OSS_120B,
+    ]
