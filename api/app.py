@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Iterable
@@ -215,6 +216,9 @@ def create_app(
             start_model_recheck(stack, settings, choice)
             app.state.lex = services
             services.maintenance.start()
+            # What start-up built (modules, the compiled graph) lives as long as the process: the
+            # collector need not scan it again at every full collection.
+            gc.freeze()
             try:
                 yield
             finally:

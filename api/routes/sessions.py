@@ -22,6 +22,7 @@ from api.schemas.sessions import (
     SessionDetail,
     SessionList,
     SessionSummary,
+    ToolCallInfo,
     TranscriptMessage,
 )
 from api.sessions.history import (
@@ -33,7 +34,7 @@ from api.sessions.history import (
     snapshot_messages,
 )
 from api.sessions.replay import replay_sse
-from api.sessions.transcript import split_turns, transcript_entries
+from api.sessions.transcript import TranscriptEntry, split_turns, transcript_entries
 from api.stream.response import KEEPALIVE_PING_S, STREAM_HEADERS
 from api.stream.sse import SSE_LINE_SEPARATOR, StreamFormat
 from checkpoints.saver import thread_id_for
@@ -127,10 +128,31 @@ async def get_session(session_id: SessionIdPath, services: ServicesDep) -> Sessi
         saved_at = {**message_save_times(branch), **saved_at}
     entries = transcript_entries(messages, saved_at)
     return SessionDetail(
-        **summary(record).model_dump(),
-        messages=[
-            TranscriptMessage.model_validate(entry, from_attributes=True) for entry in entries
+        **summary(record).model_dump(), messages=[wire_message(entry) for entry in entries]
+    )
+
+
+def wire_message(entry: TranscriptEntry) -> TranscriptMessage:
+    """The wire form of a transcript entry, built without validating again what was built here.
+
+    A transcript is the whole session (2,500 messages at 1,000 turns); validating each message
+    once more would cost as much as building the transcript itself.
+    """
+    return TranscriptMessage.model_construct(
+        turn=entry.turn,
+        role=entry.role,
+        id=entry.id,
+        text=entry.text,
+        created_at=entry.created_at,
+        tool_calls=[
+            ToolCallInfo.model_construct(id=call.get("id"), name=call["name"], args=call["args"])
+            for call in entry.tool_calls
         ],
+        tool_call_id=entry.tool_call_id,
+        name=entry.name,
+        status=entry.status,
+        output=entry.output,
+        error=entry.error,
     )
 
 
