@@ -6,10 +6,13 @@ only then responds, so a slow client never holds the checkpointer (see `api.sess
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from sse_starlette import EventSourceResponse
 
 from agent.messages import created_at
@@ -112,8 +115,13 @@ async def list_sessions(
 
 
 @router.get("/{session_id}", response_model=SessionDetail, responses=NOT_FOUND)
-async def get_session(session_id: SessionIdPath, services: ServicesDep) -> SessionDetail:
-    """Returns a session's transcript: messages, tool calls with arguments, tool results, times."""
+async def get_session(session_id: SessionIdPath, services: ServicesDep) -> Response:
+    """Returns a session's transcript: messages, tool calls with arguments, tool results, times.
+
+    The transcript is the whole session, so it is serialized once, here (FastAPI would dump,
+    validate and dump a returned model again), with the garbage collector held off while its
+    thousands of short-lived objects are built (no `await` in between: nothing else runs).
+    """
     record = await find_session(services, session_id)
     head = await read_head(services.graph, record.thread_id)
     messages = snapshot_messages(head) if head is not None else []
@@ -126,10 +134,25 @@ async def get_session(session_id: SessionIdPath, services: ServicesDep) -> Sessi
         branch = head_branch(snapshots)
         messages = snapshot_messages(branch[-1]) if branch else []
         saved_at = {**message_save_times(branch), **saved_at}
-    entries = transcript_entries(messages, saved_at)
-    return SessionDetail(
-        **summary(record).model_dump(), messages=[wire_message(entry) for entry in entries]
-    )
+    with collector_paused():
+        entries = transcript_entries(messages, saved_at)
+        detail = SessionDetail.model_construct(
+            **summary(record).model_dump(), messages=[wire_message(entry) for entry in entries]
+        )
+        body = detail.model_dump_json()
+    return Response(content=body, media_type="application/json")
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Holds off the cyclic garbage collector for a synchronous block (refcounting goes on)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def wire_message(entry: TranscriptEntry) -> TranscriptMessage:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +76,7 @@ def test_previous_release_database_reads_and_continues(
         forked = transcript(base_url, FORKED_SESSION)
         assert forked[:4] == EXPECTED[FORKED_SESSION]["messages"][:4]
         assert [m["role"] for m in forked[4:]] == ["user", "assistant"]
+    with closing(sqlite3.connect(tmp_path / "lex.sqlite")) as db:
+        # Migrated on open: the file can now give space back after deletes.
+        assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+        assert db.execute("SELECT COUNT(*) FROM appointments").fetchone()[0] == 1
