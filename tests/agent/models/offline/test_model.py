@@ -740,3 +740,51 @@ async def test_in_a_graph_a_failed_booking_is_answered_not_retried() -> None:
     answer = messages[-1]
     assert isinstance(answer, AIMessage) and not answer.tool_calls
     assert "already taken" in answer.text and "Nothing was booked." in answer.text
+
+
+# --- the directory as data, the clock, the dealership's own day -------------------------------
+
+
+def test_relative_days_are_the_dealerships_local_days() -> None:
+    # 01:30 on Wednesday in New York is still 22:30 on Tuesday in Los Angeles.
+    late = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
+    model = OfflineChatModel(directory=DEALERSHIPS, clock=lambda: late).bind_tools(TOOLS)
+    for query, expected in [
+        ("free slots at LA tomorrow", ("los-angeles", "2026-11-25")),
+        ("free slots at Miami tomorrow", ("miami", "2026-11-26")),
+    ]:
+        message = model.invoke([HumanMessage(query)])
+        _, args = only_call(message)
+        assert (args["dealership_id"], args["date"]) == expected
+
+
+def test_with_a_clock_the_system_prompt_is_not_needed() -> None:
+    model = OfflineChatModel(directory=DEALERSHIPS, clock=lambda: NOW).bind_tools(TOOLS)
+    message = model.invoke([HumanMessage("free slots at the san fran store tomorrow")])
+    assert only_call(message) == (
+        "check_appointment_availability",
+        {"dealership_id": "san-francisco", "date": "2026-11-25"},
+    )
+
+
+@tool("get_weather")
+def dated_weather(city: str, date: str | None = None) -> str:
+    """Weather in a city, today or on a date up to a week ahead."""
+    summary = f"The forecast for {city} on {date} is sunny, 20°C."
+    return compact({"city": city, "summary": summary})
+
+
+def test_a_forecast_asks_the_weather_tool_for_the_day_when_it_takes_one() -> None:
+    tools = [dated_weather, *TOOLS[1:]]
+    message = reply("forecast for Chicago tomorrow", tools=tools)
+    assert only_call(message) == ("get_weather", {"city": "Chicago", "date": "2026-11-25"})
+    beyond = reply("weather in Chicago on Dec 20", tools=tools)
+    assert only_call(beyond) == ("get_weather", {"city": "Chicago"})
+
+
+def test_without_a_dated_weather_tool_a_forecast_comes_with_a_caveat() -> None:
+    calls = reply("forecast for Chicago tomorrow")
+    assert only_call(calls) == ("get_weather", {"city": "Chicago"})
+    weather = get_weather.invoke({"city": "Chicago"})
+    answer = reply("forecast for Chicago tomorrow", calls, result(calls, weather))
+    assert answer.text.startswith("I can only see today's weather, not a forecast for Wednesday")
