@@ -168,11 +168,13 @@ def summarize_output(name: str, output: Any) -> str:
         names = [str(d.get("name", d.get("id", ""))) for d in output["dealerships"]]
         return shorten(f"{len(names)} dealerships: {', '.join(names)}")
     if "appointments" in output:
-        booked = output["appointments"]
+        listed = output["appointments"]
+        booked = [a for a in listed if a.get("status") != "cancelled"]
+        cancelled = f" ({len(listed) - len(booked)} cancelled)" if len(listed) > len(booked) else ""
         if not booked:
-            return "no test drives booked"
+            return f"no test drives booked{cancelled}"
         items = [f"{a.get('confirmation_id')} {a.get('date')} {a.get('time')}" for a in booked]
-        return shorten(f"{len(booked)} booked: {'; '.join(items)}")
+        return shorten(f"{len(booked)} booked: {'; '.join(items)}{cancelled}")
     if isinstance(output.get("message"), str):
         return shorten(output["message"])
     return shorten(json.dumps(output, ensure_ascii=False))

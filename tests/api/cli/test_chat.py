@@ -94,6 +94,7 @@ def test_a_booking_move_and_cancellation_in_natural_sentences(
     assert answers[4].endswith("Shall I cancel it?")
     assert "is cancelled" in answers[5]
     assert "You have no test drives booked" in answers[6]
+    assert "  └─ ✓ no test drives booked (2 cancelled)" in lines
     panels = [line for line in lines if line.startswith("  ┌─ ")]
     # Checked before booking; on the move, the new slot is booked before the old one is cancelled.
     assert panels[0].startswith("  ┌─ check_appointment_availability(")
