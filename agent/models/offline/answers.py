@@ -13,6 +13,7 @@ from typing import Any
 from langchain_core.messages import ToolMessage
 
 from agent.models.offline.conversation import dicts, json_object, message_text
+from agent.models.offline.dates import PARTS_OF_DAY
 from agent.models.offline.facts import Facts
 from agent.models.offline.intents import Intent
 from agent.models.offline.phrasing import (
@@ -54,15 +55,30 @@ def _answer_summary(data: dict[str, Any], args: dict[str, Any], facts: Facts) ->
     return sentence(data["summary"]) if isinstance(data.get("summary"), str) else ""
 
 
-def _answer_availability(data: dict[str, Any], args: dict[str, Any], facts: Facts) -> str:
+def _answer_availability(
+    data: dict[str, Any], args: dict[str, Any], facts: Facts, window: str | None = None
+) -> str:
     dealership_id = str(data.get("dealership_id") or args.get("dealership_id") or "")
     name = dealership_label(dealership_id, facts) if dealership_id else "The dealership"
     day = human_date(str(data.get("date") or args.get("date") or ""))
     times = [t for t in data.get("available_times") or [] if isinstance(t, str)]
+    if times and window in PARTS_OF_DAY:
+        start, end = PARTS_OF_DAY[window]
+        within = [t for t in times if start <= t < end]
+        if within:
+            return f"{name} has free test-drive times on {day} {_in_the(window)}: {join(within)}."
+        return (
+            f"{name} has nothing free on {day} {_in_the(window)}; the free times that day are "
+            f"{join(times)}."
+        )
     if times:
         return f"{name} has free test-drive times on {day}: {join(times)}."
     note = f" {sentence(data['note'])}" if isinstance(data.get("note"), str) else ""
     return f"Sorry, {name} has no free test-drive times on {day}.{note}"
+
+
+def _in_the(window: str) -> str:
+    return f"in the {window}"
 
 
 def _answer_booking(data: dict[str, Any], args: dict[str, Any], facts: Facts) -> str:
@@ -129,7 +145,13 @@ _ANSWERS: dict[str, Answer] = {
 }
 
 
-def _answer_one(name: str, args: dict[str, Any], message: ToolMessage, facts: Facts) -> str:
+def _answer_one(
+    name: str,
+    args: dict[str, Any],
+    message: ToolMessage,
+    facts: Facts,
+    window: str | None = None,
+) -> str:
     """The answer to one tool result: its error, its documented JSON, or what it says."""
     content = message_text(message)
     if message.status == "error":
@@ -140,7 +162,10 @@ def _answer_one(name: str, args: dict[str, Any], message: ToolMessage, facts: Fa
         )
         return f"{_FAILED.get(name, 'Sorry, that did not work')}: {error}{nothing}"
     data = json_object(content)
-    answer = _ANSWERS[name](data, args, facts) if name in _ANSWERS and data else ""
+    if name == Intent.AVAILABILITY.value and data:
+        answer = _answer_availability(data, args, facts, window)
+    else:
+        answer = _ANSWERS[name](data, args, facts) if name in _ANSWERS and data else ""
     if answer:
         return answer
     # Unknown tool or content that is not the documented JSON: pass on what it says.
@@ -173,16 +198,20 @@ def _closing(results: list[tuple[str, ToolMessage]]) -> str:
 
 
 def answer_results(
-    results: Sequence[tuple[str, dict[str, Any], ToolMessage]], facts: Facts
+    results: Sequence[tuple[str, dict[str, Any], ToolMessage]],
+    facts: Facts,
+    *,
+    window: str | None = None,
 ) -> tuple[list[str], str]:
     """Answers tool results in plain text; never calls tools again.
 
     Args:
         results: (tool name, arguments, result) in order.
         facts: The directory, for dealership names.
+        window: The part of the day asked about; free times are shown for it.
 
     Returns:
         One answer per result, and at most one follow-up offer.
     """
-    answers = [_answer_one(name, args, message, facts) for name, args, message in results]
+    answers = [_answer_one(name, a, message, facts, window) for name, a, message in results]
     return answers, _closing([(name, message) for name, _, message in results])

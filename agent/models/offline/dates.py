@@ -195,6 +195,23 @@ def _month_day(today: date | None, month: int, day: int, year: int | None) -> da
 
 # --- times -------------------------------------------------------------------------------------
 
+PARTS_OF_DAY: dict[str, tuple[str, str]] = {
+    "morning": ("00:00", "12:00"),
+    "afternoon": ("12:00", "17:00"),
+    "evening": ("17:00", "24:00"),
+}
+"""Start times each part of the day covers, [from, to)."""
+_PART_OF_DAY_RE = re.compile(r"\b(morning|afternoon|evening|tonight)\b")
+
+
+def find_part_of_day(text: str) -> str | None:
+    """The part of the day named ("tomorrow morning", "this afternoon"), if any."""
+    match = _PART_OF_DAY_RE.search(text)
+    if match is None:
+        return None
+    return "evening" if match.group(1) == "tonight" else match.group(1)
+
+
 _CLOCK_RE = re.compile(r"\b(\d{1,2})[:.](\d{2})\s*(am|pm)?\b")
 _MERIDIEM_RE = re.compile(r"\b(\d{1,2})\s*(am|pm)\b")
 _NOON_RE = re.compile(r"\b(noon|midday)\b")

@@ -121,7 +121,7 @@ def _continue_turn(plan: Plan, turn: Sequence[BaseMessage], conversation: Conver
             return Reply(tool_calls=new_calls)
         goal_text, used = outcome.text, outcome.used
     rest = [result for result in results if result[2].tool_call_id not in used]
-    answers, closing = answer_results(rest, conversation.facts)
+    answers, closing = answer_results(rest, conversation.facts, window=plan.window)
     notes = list(plan.notes) if any(name == GET_WEATHER for name, _, _ in rest) else []
     parts = [*notes, *answers, goal_text, "" if goal_text else closing]
     return Reply(text=" ".join(part for part in parts if part).strip() or "Done.")

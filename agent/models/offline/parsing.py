@@ -17,6 +17,7 @@ from agent.models.offline.dates import (
     WEEKDAYS,
     Found,
     find_date,
+    find_part_of_day,
     find_time,
 )
 from agent.models.offline.facts import Facts
@@ -50,6 +51,7 @@ class Slots:
     date: str | None = None
     date_needs_today: bool = False
     time: str | None = None
+    part_of_day: str | None = None
     car_model: str | None = None
     confirmation_id: str | None = None
 
@@ -69,6 +71,7 @@ class Slots:
             date=newer.date if dated else self.date,
             date_needs_today=newer.date_needs_today if dated else self.date_needs_today,
             time=newer.time or self.time,
+            part_of_day=newer.part_of_day or (None if dated or newer.time else self.part_of_day),
             car_model=newer.car_model or self.car_model,
             confirmation_id=newer.confirmation_id or self.confirmation_id,
         )
@@ -245,6 +248,7 @@ def extract_slots(text: str, facts: Facts) -> Slots:
         date=(found_date.value or None) if found_date else None,
         date_needs_today=needs_today,
         time=found_time.value if found_time else None,
+        part_of_day=None if found_time else find_part_of_day(text),
         car_model=model.value if model else None,
         confirmation_id=confirmation.value if confirmation else None,
     )

@@ -81,6 +81,8 @@ class Plan:
     reply: Reply
     goal: Goal | None = None
     notes: tuple[str, ...] = ()
+    window: str | None = None
+    """The part of the day ("morning") the customer asked about: free times are shown for it."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class _Step:
     question: str = ""
     goal: Goal | None = None
     notes: tuple[str, ...] = field(default=())
+    window: str | None = None
 
 
 def plan_reply(text: str, conversation: Conversation) -> Plan:
@@ -129,6 +132,7 @@ def plan_reply(text: str, conversation: Conversation) -> Plan:
 
     calls: list[ToolCallSpec] = []
     notes: list[str] = []
+    window: str | None = None
     goal: Goal | None = None
     unavailable: list[str] = []
     for intent, slots in requests:
@@ -140,12 +144,13 @@ def plan_reply(text: str, conversation: Conversation) -> Plan:
         if step.question:
             return Plan(Reply(text=step.question))
         notes.extend(step.notes)
+        window = window or step.window
         if step.goal is not None and goal is None:
             goal = step.goal
             step = _Step(calls=(*step.calls, *first_step(goal, conversation)))
         calls.extend(call for call in step.calls if call not in calls)
     if calls:
-        return Plan(Reply(tool_calls=tuple(calls)), goal, tuple(notes))
+        return Plan(Reply(tool_calls=tuple(calls)), goal, tuple(notes), window)
     if unavailable:
         return Plan(Reply(text=f"Sorry, I can't {join(unavailable, 'or')} right now."))
     return Plan(Reply(text=" ".join(notes) or small_talk(said, whole, facts)))
@@ -199,6 +204,9 @@ def _booking_step(slots: Slots, conversation: Conversation, *, offer_only: bool)
             question=f"I book one test drive at a time. Which would you like first: "
             f"{join(names, 'or')}?"
         )
+    if set(missing) <= {"time", "model"} and "time" in missing and slots.part_of_day:
+        # "friday morning": show the free times of that morning, as a salesperson would.
+        return _plan_availability(slots, "", conversation)
     if offer_only and missing == ["model"]:
         missing = []  # "can I come Monday at 3?": check first, the model can come with the yes
     if missing:
@@ -223,7 +231,8 @@ def _plan_availability(slots: Slots, text: str, conversation: Conversation) -> _
         calls=tuple(
             (CHECK_APPOINTMENT_AVAILABILITY, {"dealership_id": dealership_id, "date": slots.date})
             for dealership_id in slots.dealership_ids[:_MAX_PARALLEL_CALLS]
-        )
+        ),
+        window=slots.part_of_day,
     )
 
 

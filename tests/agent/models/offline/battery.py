@@ -22,6 +22,7 @@ from tools.names import (
 )
 
 TODAY = NOW.date()  # a Tuesday
+ROADSTER = "SuperCar Roadster"
 Check = Callable[[TurnResult], str | None]
 """Returns what is wrong with a turn, or None when it is right."""
 
@@ -253,6 +254,26 @@ BATTERY: list[Conversation] = [
         T(
             "book the gt at denver on friday at 2:00 pm",
             books("denver", weekday("friday"), "14:00", "SuperCar GT"),
+        ),
+    ),
+    Conversation(
+        DATES,
+        [
+            T(
+                "book me in for the roadster at LA on friday morning",
+                checks("los-angeles", weekday("friday")),
+                no_call(SCHEDULE_APPOINTMENT),
+                says("in the morning", "10:30"),
+            ),
+            T("10:30 please", books("los-angeles", weekday("friday"), "10:30", ROADSTER)),
+        ],
+    ),
+    *one(
+        DATES,
+        T(
+            "free slots in miami tomorrow evening",
+            checks("miami", day(1)),
+            says("in the evening", "17:00 and 18:00"),
         ),
     ),
     *one(
