@@ -8,7 +8,7 @@ STUDIO_PORT ?= 2024
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint fmt typecheck bench studio clean browser
+.PHONY: run test check lint fmt typecheck bench studio clean browser proxy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	WORKERS=$(WORKERS) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: $(STAMP) browser
+test: $(STAMP) browser proxy
 	$(BIN)/pytest -q
 
 # The chat page's browser tests drive Debian's chromium; Playwright's own download cannot run here.
@@ -41,6 +41,21 @@ browser:
 		echo "*** $(CHROMIUM) is missing and cannot be installed without a password:"; \
 		echo "*** the browser tests (tests/page) will be SKIPPED. To run them:"; \
 		echo "***     sudo apt-get install chromium"; \
+	fi
+
+# The scale-out tests put Debian's nginx in front of two Lex processes, installed the same way
+# (skipped with a note where it cannot be; under CI=true they fail instead).
+NGINX ?= /usr/sbin/nginx
+APT_INSTALL_NGINX := env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx
+
+proxy:
+	@if [ -x $(NGINX) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && $(APT_INSTALL_NGINX); \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+		sudo apt-get update -qq && sudo $(APT_INSTALL_NGINX); \
+	else \
+		echo "*** $(NGINX) is missing and cannot be installed without a password:"; \
+		echo "*** the test through nginx (tests/e2e/test_scale_out.py) will be SKIPPED."; \
 	fi
 
 # Everything CI checks before the tests, in seconds: lint, format and types.

@@ -20,6 +20,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="default")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the reports go")
     parser.add_argument("--no-langgraph-dev", action="store_true", help="skip langgraph dev")
+    parser.add_argument(
+        "--scale-out-only",
+        action="store_true",
+        help="only the scale-out table (1, 2, 4 workers on Postgres and Redis)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every phase")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -33,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from dataclasses import replace
 
         profile = replace(profile, langgraph_dev=False)
+    if args.scale_out_only:
+        from dataclasses import replace
+
+        profile = replace(profile, only_scale_out=True)
     results = run_benchmark(profile, args.out)
     sys.stdout.write(render(results) + "\n")
     sys.stdout.write(f"results: {args.out / 'latest.json'}\n")

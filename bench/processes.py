@@ -184,8 +184,13 @@ def start_lex(
     database: Path,
     log_path: Path | None,
     extra_env: Mapping[str, str] | None = None,
+    *,
+    workers: int = 1,
 ) -> Child:
-    """Starts `uvicorn api.main:app` as `make run` does, on a fresh database; waits for /health."""
+    """Starts `uvicorn api.main:app` as `make run` does, on a fresh database; waits for /health.
+
+    `extra_env` may name another database (`DATABASE_URL`) and Redis for several `workers`.
+    """
     port = free_port()
     env = {
         **groq_env(standin_url),
@@ -194,6 +199,7 @@ def start_lex(
         **(extra_env or {}),
     }
     argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
+    argv += ["--workers", str(workers)]
     process, log = _spawn("lex", [*argv, "--port", str(port)], env, log_path)
     child = Child("lex", process, f"http://127.0.0.1:{port}", log_path, log)
     try:

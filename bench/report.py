@@ -99,6 +99,25 @@ def memory_table(entries: Sequence[dict[str, Any]]) -> str:
     return table(headers, widths, rows)
 
 
+def scale_out_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Throughput of each backend and worker count under the same load."""
+    headers = ["backend", "workers", "turns", "errors", "turns/s", "vs 1 worker", "end p50 ms"]
+    widths = [20, 7, 6, 6, 8, 11, 10]
+    body = [
+        [
+            r["backend"],
+            r["workers"],
+            r["turns"],
+            r["errors"],
+            r.get("turns_per_s"),
+            r.get("vs_one_worker"),
+            r.get("end_p50_ms"),
+        ]
+        for r in rows
+    ]
+    return table(headers, widths, body)
+
+
 def targets_table(checks: Sequence[dict[str, Any]]) -> str:
     """Each target, what was measured and whether it is met."""
     headers = ["target", "measured", "limit", "met"]
@@ -185,6 +204,17 @@ def target_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
                     at_most=False,
                 )
             )
+    scale = results.get("scale_out", [])
+    two = _find(scale, backend="postgres + redis", workers=2)
+    if two is not None:
+        checks.append(
+            check(
+                "throughput of 2 workers / 1 worker on Postgres + Redis (>= 1.6x)",
+                two.get("vs_one_worker"),
+                1.6,
+                at_most=False,
+            )
+        )
     return checks
 
 
@@ -213,6 +243,15 @@ def render(results: dict[str, Any]) -> str:
             )
     if results.get("memory"):
         parts += ["", "4-5. Server memory", memory_table(results["memory"])]
+    scale = results.get("scale_out")
+    if scale:
+        first = scale[0]
+        parts += [
+            "",
+            f"6. Scale-out: throughput at concurrency {first['concurrency']}, {first['mode']} "
+            f"{first['kind']} turns; vs 1 worker = over one worker on Postgres + Redis",
+            scale_out_table(scale),
+        ]
     parts += ["", "Targets", targets_table(results["targets"])]
     for note in meta.get("notes", []):
         parts.append(f"note: {note}")

@@ -38,6 +38,7 @@ from bench.processes import (
     start_langgraph_dev,
     start_lex,
 )
+from bench.scale_out import scale_out_rows
 from bench.scenarios import (
     RssWatch,
     http_client,
@@ -77,6 +78,10 @@ class Profile:
         langgraph_dev: Whether to measure `langgraph dev` too.
         langgraph_dev_jobs: Runs `langgraph dev` executes at once (`--n-jobs-per-worker`).
         modes: The stand-in latencies to measure under.
+        scale_out_workers: Worker counts measured on Postgres and Redis.
+        scale_out_turns: Turns per scale-out row (tool turns, concurrency 50, realistic).
+        scale_out_langgraph_dev_turns: Turns of `langgraph dev` in the scale-out table (0: none).
+        only_scale_out: Measure the scale-out table and nothing else.
     """
 
     name: str
@@ -91,6 +96,10 @@ class Profile:
     langgraph_dev: bool = True
     langgraph_dev_jobs: int = 50
     modes: tuple[Mode, ...] = ("zero", "realistic")
+    scale_out_workers: tuple[int, ...] = (1, 2, 4)
+    scale_out_turns: int = 400
+    scale_out_langgraph_dev_turns: int = 100
+    only_scale_out: bool = False
 
     def phase_turns(self, mode: Mode, concurrency: int, target: str) -> int:
         """Turns of one latency phase for one target."""
@@ -137,6 +146,9 @@ PROFILES: dict[str, Profile] = {
         memory_sessions=4,
         langgraph_dev=False,
         modes=("zero",),
+        scale_out_workers=(2,),
+        scale_out_turns=4,
+        scale_out_langgraph_dev_turns=0,
     ),
 }
 
@@ -152,6 +164,7 @@ class Run:
     overhead: list[dict[str, Any]] = field(default_factory=list)
     memory: list[dict[str, Any]] = field(default_factory=list)
     long: dict[str, Any] = field(default_factory=dict)
+    scale_out: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def log_path(self, name: str) -> Path:
@@ -230,6 +243,9 @@ async def run_all(run: Run) -> None:
     lex_env = {"CONTEXT_TOKENS": str(profile.context_tokens)}
     standin = StandIn(run.log_path("standin"))
     try:
+        if profile.only_scale_out:
+            await scale_out_phase(run, standin, lex_env)
+            return
         floor = FloorClient.create(standin.base_url, context_tokens)
         await latency_phases(run, standin, "floor", lambda _http: floor, None)
 
@@ -254,8 +270,31 @@ async def run_all(run: Run) -> None:
         await memory_phase(run, standin, lex_env)
         if profile.langgraph_dev:
             await langgraph_dev_phase(run, standin)
+        await scale_out_phase(run, standin, lex_env)
     finally:
         standin.stop()
+
+
+async def scale_out_phase(run: Run, standin: StandIn, lex_env: dict[str, str]) -> None:
+    """Throughput of 1, 2 and 4 workers on Postgres and Redis, beside SQLite and langgraph dev."""
+    first_ms, tokens_per_s = MODES["realistic"]
+    standin.set_latency(first_ms, tokens_per_s)
+    try:
+        run.scale_out = await scale_out_rows(
+            standin,
+            run.work_dir,
+            lex_env,
+            workers=run.profile.scale_out_workers,
+            turns=run.profile.scale_out_turns,
+            langgraph_dev_turns=(
+                run.profile.scale_out_langgraph_dev_turns if run.profile.langgraph_dev else 0
+            ),
+            langgraph_dev_jobs=run.profile.langgraph_dev_jobs,
+            log_path=run.log_path,
+            notes=run.notes,
+        )
+    finally:
+        standin.set_latency(0, 0)
 
 
 async def long_session_phase(run: Run, standin: StandIn, lex_env: dict[str, str]) -> None:
@@ -377,6 +416,7 @@ def results_of(run: Run) -> dict[str, Any]:
         "overhead": run.overhead,
         "long_session": run.long,
         "memory": run.memory,
+        "scale_out": run.scale_out,
     }
     results["targets"] = report.target_checks(results)
     return results

@@ -1,6 +1,7 @@
 """Several Lex processes sharing Postgres and Redis, on real sockets: one service, any replica.
 
-Processes A and B refuse a second message for a busy session (409); C enqueues it. Every process
+Processes A and B refuse a second message for a busy session (409); C enqueues it. nginx, from
+Debian's package, sits in front where the proxy matters. Every process
 runs the offline model with a pause between tokens, so a turn lasts long enough to rejoin, refuse,
 queue or stop it from another process. Leases are short (`TURN_LEASE_S`) so a killed process is
 noticed quickly.
@@ -8,6 +9,8 @@ noticed quickly.
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -24,7 +27,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.support.engines import fresh_key_prefix, fresh_schema
+from tests.support.engines import fresh_key_prefix, fresh_schema, running_in_ci
 from tests.support.lex_process import LexProcess, lex_env, lex_processes, spawn
 from tests.support.live_server import free_port
 from tests.support.sse import SseEvent, parse_sse
@@ -333,3 +336,84 @@ def test_two_workers_on_sqlite_refuse_to_start(tmp_path: Path) -> None:
     assert "another Lex process already serves" in result.stderr
     assert "stopping the parent process" in result.stderr
     assert "DATABASE_URL=postgresql://" in result.stderr and "REDIS_URL=redis://" in result.stderr
+
+
+NGINX_CONF = Path(__file__).resolve().parents[2] / "infrastructure" / "nginx.conf"
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None
+    )
+    if found is None:
+        message = "nginx is not installed (make test installs Debian's nginx where it may)"
+        if running_in_ci():
+            pytest.fail(f"{message}; CI=true: a missing proxy fails the run", pytrace=False)
+        pytest.skip(message)
+    return found
+
+
+@contextmanager
+def nginx_in_front(replicas: list[LexProcess], workdir: Path) -> Iterator[str]:
+    """Runs nginx with the shipped `infrastructure/nginx.conf`, upstreams pointed at `replicas`."""
+    port = free_port()
+    servers = "\n    ".join(
+        f"server 127.0.0.1:{r.port} max_fails=2 fail_timeout=5s;" for r in replicas
+    )
+    site = NGINX_CONF.read_text()
+    site = re.sub(r"server lex:\d+[^;]*;", servers, site).replace(
+        "listen 8000;", f"listen 127.0.0.1:{port};"
+    )
+    temp = workdir / "nginx"
+    temp.mkdir(parents=True, exist_ok=True)
+    paths = " ".join(
+        f"{kind}_temp_path {temp / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config = temp / "nginx.conf"
+    config.write_text(
+        f"daemon off; pid {temp / 'nginx.pid'}; error_log {temp / 'error.log'} warn;\n"
+        f"events {{ worker_connections 256; }}\n"
+        f"http {{ access_log off; {paths}\n{site}\n}}\n"
+    )
+    process = subprocess.Popen(
+        [nginx_binary(), "-c", str(config), "-p", str(temp)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"nginx did not start: {process.stderr!r}") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_tokens_through_nginx_arrive_as_they_are_made(
+    cluster: dict[str, LexProcess], tmp_path: Path
+) -> None:
+    with nginx_in_front([cluster["a"], cluster["b"]], tmp_path) as proxy:
+        session = new_session()
+        arrivals: list[tuple[float, SseEvent]] = []
+        started = time.monotonic()
+        with open_stream(
+            "POST", f"{proxy}/query", query=WEATHER, session_id=session, **JSON
+        ) as live:
+            for event in live:
+                arrivals.append((time.monotonic() - started, event))
+        rejoined = httpx.get(f"{proxy}/sessions/{session}/stream", params=JSON, timeout=30)
+    chunks = [at for at, event in arrivals if event.event == "chunk"]
+    assert arrivals[-1][1].event == "end"
+    assert len(chunks) >= 10
+    # Buffered, every chunk would arrive together at the end; here they are spread over the answer.
+    assert chunks[-1] - chunks[0] > 0.5 * (len(chunks) - 1) * float(TOKEN_DELAY_S)
+    assert len({round(at, 2) for at in chunks}) > len(chunks) // 2
+    assert rejoined.status_code == 200 and parse_sse(rejoined.text)[-1].event == "end"

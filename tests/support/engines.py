@@ -181,6 +181,11 @@ def _engine(name: str) -> Engine:
     return _engines[name]
 
 
+def engine_url(name: str) -> str | None:
+    """The URL of the "postgres" or "redis" server found (as the fixtures find it), or None."""
+    return _engine(name).url
+
+
 def _require(name: str, request: pytest.FixtureRequest) -> str:
     engine = _engine(name)
     if engine.url is not None:
