@@ -114,17 +114,27 @@ return 1
 """KEYS lease, alive, queue; ARGV run_id."""
 
 _APPEND = """
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local first = tonumber(ARGV[1])
-for i = 5, #ARGV do
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '0-' .. (first + i - 4), 'e', ARGV[i])
+local written = 0
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  local first = tonumber(ARGV[1])
+  for i = 6, #ARGV do
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '0-' .. (first + i - 5), 'e', ARGV[i])
+  end
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  written = 1
 end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-if ARGV[2] == '1' then redis.call('SET', KEYS[2], '1', 'EX', ARGV[3]) end
-return 1
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+  redis.call('DEL', KEYS[4])
+  redis.call('LREM', KEYS[5], 0, ARGV[5])
+  if redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
+end
+return written
 """
-"""KEYS stream, done; ARGV first sequence, is_end, ttl_s, max_len, events... Returns 0 when the
-turn was already closed (declared lost): nothing is written after an `end`."""
+"""KEYS stream, done, lease, alive, queue; ARGV first sequence, is_end, ttl_s, max_len, run_id,
+events... Returns 0 when the turn was already closed (declared lost): nothing is written after an
+`end`. With the `end`, the session's lease is released in the same step, so a client that has read
+`end` can send its next message at once, on any replica."""
 
 _CLOSE_LOST = """
 if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -203,6 +213,7 @@ class RedisTurnRun(TurnRun):
         self._unsent: list[str] = []
         self._sent = 0
         self._end_sequence: int | None = None
+        self._end: TurnEnd | None = None
         self._writer: asyncio.Task[None] | None = None
         self.holds_lease = False
         self.lost = False
@@ -213,10 +224,16 @@ class RedisTurnRun(TurnRun):
         return self._end_sequence is not None
 
     def publish(self, event: TurnEvent) -> None:
-        """Appends the event here and queues it for the stream (written by one task, in order)."""
-        super().publish(event)
+        """Appends the event here and queues it for the stream (written by one task, in order).
+
+        `end` reaches local followers only once it is in the stream and the lease is released:
+        whoever reads it may send the next message straight away.
+        """
         if isinstance(event, TurnEnd):
-            self._end_sequence = len(self.events) - 1
+            self._end_sequence = len(self.events)
+            self._end = event
+        else:
+            super().publish(event)
         self._unsent.append(encode_event(event))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name=f"turn-writer-{self.run_id}")
@@ -228,10 +245,15 @@ class RedisTurnRun(TurnRun):
             self._sent += len(batch)
             is_end = self._end_sequence is not None and self._sent > self._end_sequence
             try:
-                written = await self._coordinator.append(self.run_id, first, batch, is_end=is_end)
+                written = await self._coordinator.append(
+                    self.run_id, self.session_id, first, batch, is_end=is_end
+                )
             except RedisError:
                 logger.exception("could not send events of run %s to Redis", self.run_id)
-                continue
+                written = True
+            finally:
+                if is_end and self._end is not None:
+                    super().publish(self._end)
             if not written and not self.lost:
                 logger.warning("run %s was closed by another replica; stopping it", self.run_id)
                 self.lost = True
@@ -482,12 +504,30 @@ class RedisTurnCoordinator:
                 run.cancel()
                 return
 
-    async def append(self, run_id: str, first: int, events: list[str], *, is_end: bool) -> bool:
-        """Writes events `first`, `first + 1`, ... of a run; False when the run was closed."""
+    async def append(
+        self, run_id: str, session_id: str, first: int, events: list[str], *, is_end: bool
+    ) -> bool:
+        """Writes events `first`, `first + 1`, ... of a run; False when the run was closed.
+
+        With `is_end`, the run also gives up its lease, in the same step.
+        """
         keys = self.keys
         written = await self._append(
-            keys=[keys.events(run_id), keys.done(run_id)],
-            args=[first, "1" if is_end else "0", self.finished_ttl_s, STREAM_MAX_EVENTS, *events],
+            keys=[
+                keys.events(run_id),
+                keys.done(run_id),
+                keys.lease(session_id),
+                keys.alive(run_id),
+                keys.queue(session_id),
+            ],
+            args=[
+                first,
+                "1" if is_end else "0",
+                self.finished_ttl_s,
+                STREAM_MAX_EVENTS,
+                run_id,
+                *events,
+            ],
         )
         return bool(written)
 

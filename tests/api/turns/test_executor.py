@@ -193,3 +193,17 @@ async def test_a_deleted_session_cannot_be_rejoined(
     assert await manager.latest("s1") is run
     await manager.forget("s1")
     assert await manager.latest("s1") is None
+
+
+async def test_the_next_message_is_accepted_as_soon_as_end_arrives(
+    saver: AsyncSqliteSaver, manager: TurnCoordinator
+) -> None:
+    model = ScriptedChatModel(script=[text(f"answer {n}") for n in range(5)])
+    graph = compile_graph(model, [], checkpointer=saver)
+    executor = TurnExecutor(graph, turn_timeout_s=60)
+    for n in range(5):
+        run = await start(manager, executor, f"question {n}")  # never SessionBusy
+        async for _, event in run.follow():
+            if isinstance(event, TurnEnd):  # a client sends its next message on reading `end`
+                assert event.status == "completed"
+                break
