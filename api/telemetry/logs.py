@@ -42,6 +42,8 @@ request_id_var: ContextVar[str | None] = ContextVar("lex_request_id", default=No
 """The id of the HTTP request being served (also inside the turn task it started)."""
 
 _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+UVICORN_ACCESS = "uvicorn.access"
+"""uvicorn's access line prints raw paths (session ids); Lex's own request line replaces it."""
 
 
 def session_hash(session_id: str) -> str:
@@ -95,6 +97,7 @@ def configure_logging(
             handler.setFormatter(formatter)
         if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
             handler.addFilter(RequestIdFilter())
+    logging.getLogger(UVICORN_ACCESS).setLevel(logging.WARNING)
     floor = logging.DEBUG if customer_text else logging.INFO
     for name in CHATTY_LIBRARIES:
         library = logging.getLogger(name)

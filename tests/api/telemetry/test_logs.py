@@ -11,7 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from api.telemetry.logs import CHATTY_LIBRARIES, configure_logging, session_hash
+from api.telemetry.logs import (
+    CHATTY_LIBRARIES,
+    UVICORN_ACCESS,
+    configure_logging,
+    session_hash,
+)
 from tests.support.app_server import ServerFactory
 from tests.support.fixtures import TEST_API_KEY
 from tests.support.groq_standin import GroqStandIn
@@ -26,7 +31,9 @@ def captured_logs() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     saved_level = root.level
-    saved_libraries = {name: logging.getLogger(name).level for name in CHATTY_LIBRARIES}
+    saved_libraries = {
+        name: logging.getLogger(name).level for name in (*CHATTY_LIBRARIES, UVICORN_ACCESS)
+    }
     saved_formatters = {h: h.formatter for h in root.handlers}
     root.addHandler(handler)
     try:
@@ -85,6 +92,7 @@ def test_json_turn_line_has_its_fields_and_no_customer_text_even_at_debug(
     assert {"time", "level", "logger", "message", "run_id", "queued_ms"} <= set(weather)
     requests = [r for r in records if r.get("event") == "request" and r["route"] == "/query"]
     assert [r["request_id"] for r in requests] == ["edge-123", "edge-123"]
+    assert not [r for r in records if r["logger"] == UVICORN_ACCESS]  # raw paths stay out
 
 
 def test_text_format_writes_plain_lines(captured_logs: io.StringIO) -> None:
