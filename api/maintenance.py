@@ -3,8 +3,10 @@
 - After each turn, its session's turns older than `STUDIO_STEP_TURNS` lose their middle step
   checkpoints (`checkpoints.folding`, SQLite), so a session stores little more than its messages.
 - Every `RETENTION_INTERVAL_S`, sessions inactive for `SESSION_TTL_DAYS` are deleted (history and
-  list entry; bookings are kept, they are the dealership's), turns of a database written by an
-  earlier release are folded, and SQLite's free pages are returned to the file system.
+  list entry; bookings are kept, they are the dealership's), the sessions used since the last
+  sweep are folded all the way back (the fold after a turn only walks just past the window, so a
+  session saved step by step by an earlier release is folded the first time it is used again),
+  and SQLite's free pages are returned to the file system.
 Nothing here runs inside a turn: a session that is answering is never deleted, and a fold only
 touches turns older than the window, in one transaction.
 """
