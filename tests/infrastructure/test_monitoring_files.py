@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,10 @@ def test_compose_mounts_the_monitoring_files_that_exist(compose: dict[str, Any])
             if source.startswith("./"):
                 assert (INFRA / source).exists(), source
         assert all(port.startswith("127.0.0.1:") for port in service["ports"])
+
+
+def test_the_image_can_export_spans() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    otel = pyproject["project"]["optional-dependencies"]["otel"]
+    assert any(name.startswith("opentelemetry-exporter-otlp-proto-http") for name in otel)
+    assert 'pip install ".[otel]"' in (INFRA / "Dockerfile").read_text()
