@@ -225,9 +225,13 @@ def render(results: dict[str, Any]) -> str:
         f"Lex benchmark, profile {meta['profile']}: {meta['duration_s']:.0f} s on "
         f"{meta['cpus']} CPUs, context budget {meta['context_tokens'] or 'none'}",
         "",
-        "1-2. Latency per turn (ms) and throughput; +first/+end = over the floor (direct ChatGroq)",
-        overhead_table(results["overhead"]),
     ]
+    if results["overhead"]:
+        parts += [
+            "1-2. Latency per turn (ms) and throughput; +first/+end = over the floor (direct "
+            "ChatGroq)",
+            overhead_table(results["overhead"]),
+        ]
     long = results.get("long_session")
     if long:
         parts += [
