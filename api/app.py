@@ -21,14 +21,16 @@ from contextlib import (
 )
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from langchain_core.language_models import BaseChatModel
 
 from agent.state import DELTA_CHANNELS
+from api.auth import ServerSecrets
 from api.chat_models import ChatModelChoice, choose_chat_model, recheck_served_models
 from api.errors import install_error_handlers
 from api.limits import RequestBodyLimit
+from api.local_secrets import BINDING_KEY_FILE, admin_token_path, read_or_create_secret
 from api.maintenance import Maintenance
+from api.origins import CorsForPublicRoutes
 from api.process_lock import check_workers, lock_path_for, single_process_lock
 from api.routes import health, page, query, sessions, turns
 from api.routes import metrics as metrics_route
@@ -123,7 +125,16 @@ async def open_services(
         "Lex ready: model=%s/%s db=%s", choice.provider, choice.current_name, storage.engine
     )
     return LexServices(
-        settings, graph, storage.checkpointer, choice, turns, executor, health, storage, maintenance
+        settings,
+        graph,
+        storage.checkpointer,
+        choice,
+        turns,
+        executor,
+        health,
+        storage,
+        maintenance,
+        server_secrets(settings),
     )
 
 
@@ -168,6 +179,26 @@ def single_process_lock_for(settings: Settings) -> AbstractContextManager[None]:
         return single_process_lock(lock_path_for(settings.database_url, None), "this database")
     database = sqlite_path(settings.database_url)
     return single_process_lock(lock_path_for(settings.database_url, database), str(database))
+
+
+def server_secrets(settings: Settings) -> ServerSecrets:
+    """Returns the admin token and binding key: configured, else made once and kept in DATA_DIR."""
+    admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    if admin_token is None:
+        path = admin_token_path(settings.data_path)
+        admin_token, made = read_or_create_secret(path)
+        logger.warning(
+            "%s the operator's token (ADMIN_TOKEN) in %s; lex sessions, lex replay and "
+            "lex studio read it from there",
+            "Made" if made else "Using",
+            path.resolve(),
+        )
+    binding_key = (
+        settings.session_binding_key.get_secret_value() if settings.session_binding_key else None
+    )
+    if binding_key is None:
+        binding_key, _ = read_or_create_secret(settings.data_path / BINDING_KEY_FILE)
+    return ServerSecrets(admin_token=admin_token, binding_key=binding_key)
 
 
 def create_app(
@@ -249,14 +280,7 @@ def install_middleware(
     telemetry wraps everything, so every answer (a 413, a CORS refusal) is counted and has an id.
     """
     app.add_middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origin_list,
-        allow_credentials=False,
-        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-        allow_headers=["*"],
-        expose_headers=["Retry-After", "X-Request-ID"],
-    )
+    app.add_middleware(CorsForPublicRoutes, allow_origins=settings.cors_origin_list)
     app.add_middleware(RequestTelemetry, metrics=metrics, tracing=tracing)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
+from api.auth import ServerSecrets
 from api.chat_models import ChatModelChoice
 from api.maintenance import Maintenance
 from api.settings import Settings
@@ -19,7 +20,7 @@ from checkpoints.storage import Storage
 
 @dataclass(frozen=True)
 class LexServices:
-    """What a request needs: settings, graph, saver, model, running turns and the session list."""
+    """What a request needs: settings, graph, saver, model, turns, the session list, secrets."""
 
     settings: Settings
     graph: CompiledStateGraph[Any, Any, Any, Any]
@@ -30,6 +31,7 @@ class LexServices:
     model_health: ModelHealth
     storage: Storage
     maintenance: Maintenance
+    secrets: ServerSecrets
 
     @property
     def sessions(self) -> SessionRegistry:

@@ -6,6 +6,7 @@ SQLite file, so a fresh clone answers at once. Settings are built by `create_app
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -13,7 +14,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.telemetry.logs import LogFormat
 from api.turns.coordination.base import OnBusy
+from checkpoints.saver import SQLITE_URL_PREFIX, sqlite_path
 from checkpoints.studio import DEFAULT_STUDIO_DATABASE_URL
+
+DEFAULT_CORS_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000"
+"""The provided chat frontend's origins."""
+DEFAULT_DATA_DIR = Path("data")
 
 ModelProvider = Literal["auto", "groq", "offline"]
 WeatherProviderName = Literal["simulated", "open-meteo"]
@@ -120,7 +126,36 @@ class Settings(BaseSettings):
     finished_turn_ttl_s: int = Field(
         default=3600, ge=1, description="With Redis: how long a finished turn can be rejoined."
     )
-    cors_origins: str = Field(default="*", description="Comma-separated allowed origins, or *.")
+    cors_origins: str = Field(
+        default=DEFAULT_CORS_ORIGINS,
+        description="Comma-separated origins allowed to call POST /query from a browser (never "
+        "the /sessions routes); the chat frontend's by default.",
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="The operator's token; unset: one is made at first start and kept in "
+        "DATA_DIR/admin-token (owner-only).",
+    )
+    session_binding_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the hash that binds a client's session id to that client; unset: one "
+        "is made at first start and kept in DATA_DIR/session-binding-key. Replicas must share it.",
+    )
+    customer_token_secret: SecretStr | None = Field(
+        default=None,
+        description="HS256 key of the customer tokens (JWT, `sub` = customer) a dealer's login "
+        "system issues; unset: bookings always belong to the session.",
+    )
+    data_dir: str | None = Field(
+        default=None,
+        description="Where the generated admin token and binding key are kept; default: the "
+        "folder of the SQLite file, else ./data.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For is "
+        "believed; empty: the peer address is the client's.",
+    )
     timezone: str = Field(
         default="America/New_York", description="Timezone of 'today' in the system prompt."
     )
@@ -190,3 +225,17 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         """The allowed CORS origins as a list."""
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def trusted_proxy_list(self) -> frozenset[str]:
+        """The addresses of the reverse proxies whose forwarding headers are believed."""
+        return frozenset(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
+
+    @property
+    def data_path(self) -> Path:
+        """The folder of the generated secrets: DATA_DIR, else the SQLite file's, else ./data."""
+        if self.data_dir:
+            return Path(self.data_dir)
+        if self.database_url.startswith(SQLITE_URL_PREFIX):
+            return sqlite_path(self.database_url).parent
+        return DEFAULT_DATA_DIR

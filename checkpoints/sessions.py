@@ -40,7 +40,16 @@ CREATE TABLE IF NOT EXISTS sessions (
     turn_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sessions_by_update ON sessions (updated_at DESC, session_id DESC);
+CREATE TABLE IF NOT EXISTS session_secrets (
+    session_id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
 """
+TITLE_ON_FIRST_TURN = (
+    "title = CASE WHEN sessions.title = '' THEN excluded.title ELSE sessions.title END"
+)
+"""A session created empty (`POST /sessions`) takes its title from its first message."""
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -163,7 +172,15 @@ class SessionRegistry(Protocol):
         ...
 
     async def delete(self, session_id: str) -> bool:
-        """Removes a session's entry; returns whether there was one."""
+        """Removes a session's entry and its secret; returns whether there was an entry."""
+        ...
+
+    async def create_owned(self, session_id: str, thread_id: str, secret_hash: str) -> None:
+        """Creates an empty session that only the holder of its secret (hashed here) may use."""
+        ...
+
+    async def secret_hash(self, session_id: str) -> str | None:
+        """Returns the hash of a session's secret, or None if it was not created with one."""
         ...
 
     async def updated_before(self, cutoff: str, limit: int) -> list[SessionRecord]:
@@ -209,7 +226,8 @@ class SqliteSessionRegistry:
         await self._db.execute(
             f"INSERT INTO sessions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, 1) "
             "ON CONFLICT (session_id) DO UPDATE SET "
-            "updated_at = excluded.updated_at, turn_count = sessions.turn_count + 1",
+            "updated_at = excluded.updated_at, turn_count = sessions.turn_count + 1, "
+            f"{TITLE_ON_FIRST_TURN}",
             (session_id, thread_id, shorten_title(user_text), now, now),
         )
         record = await self.get(session_id)
@@ -252,7 +270,8 @@ class SqliteSessionRegistry:
         return page_of(records, limit)
 
     async def delete(self, session_id: str) -> bool:
-        """Removes a session's entry; returns whether there was one."""
+        """Removes a session's entry and its secret; returns whether there was an entry."""
+        await self._db.execute("DELETE FROM session_secrets WHERE session_id = ?", (session_id,))
         cursor = await self._db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
         deleted = cursor.rowcount > 0
         await cursor.close()
@@ -266,6 +285,39 @@ class SqliteSessionRegistry:
             (cutoff, limit),
         ) as rows:
             return [record_from_row(row) for row in await rows.fetchall()]
+
+    async def create_owned(self, session_id: str, thread_id: str, secret_hash: str) -> None:
+        """Creates an empty session that only the holder of its secret may use.
+
+        Args:
+            session_id: A new, server-made session id.
+            thread_id: The thread it will be saved under.
+            secret_hash: `api.auth.hash_secret` of the secret handed to the client.
+        """
+        now = format_timestamp(self._clock())
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            await self._db.execute(
+                "INSERT INTO session_secrets (session_id, secret_hash, created_at) "
+                "VALUES (?, ?, ?)",
+                (session_id, secret_hash, now),
+            )
+            await self._db.execute(
+                f"INSERT INTO sessions ({COLUMNS}) VALUES (?, ?, '', ?, ?, 0)",
+                (session_id, thread_id, now, now),
+            )
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    async def secret_hash(self, session_id: str) -> str | None:
+        """Returns the hash of a session's secret, or None if it was not created with one."""
+        async with self._db.execute(
+            "SELECT secret_hash FROM session_secrets WHERE session_id = ?", (session_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row is not None else None
 
 
 async def record_turn(

@@ -21,6 +21,7 @@ from typing import Any, Literal, TextIO
 import httpx
 
 from api.cli.common import CliError, Subcommands, add_url_argument, error_message, unreachable
+from api.cli.credentials import SessionSecrets, admin_token, bearer
 from api.cli.sse import SseLineParser, StreamEvent
 
 HISTORY_FILE_ENV = "LEX_HISTORY_FILE"
@@ -279,18 +280,52 @@ class ChatClient:
         session_id: The session to talk in.
     """
 
-    def __init__(self, http: httpx.Client, out: TextIO, session_id: str) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        out: TextIO,
+        session_id: str,
+        *,
+        secrets: SessionSecrets | None = None,
+        operator_token: str | None = None,
+    ) -> None:
         self.http = http
         self.out = out
         self.session_id = session_id
+        self.secrets = secrets
+        self.operator_token = operator_token
         self.printer = TurnPrinter(out, Style.for_output(out), glyphs_for(out))
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The credential of the current session: its secret, if this terminal made it.
+
+        Without one, the id names a conversation bound to this client, as the chat frontend's
+        ids do; the operator's token serves only for the server's status and the session list.
+        """
+        return bearer(self.secrets.get(self.session_id) if self.secrets else None)
+
+    def new_session(self) -> str:
+        """Creates a session on the server and keeps its secret; returns its id."""
+        if self.secrets is None:
+            raise CliError("no place to keep session secrets")
+        try:
+            response = self.http.post("/sessions")
+        except httpx.TransportError as error:
+            raise unreachable(str(self.http.base_url), error) from None
+        if not response.is_success:
+            raise CliError(error_message(response))
+        created = response.json()
+        self.secrets.remember(created["session_id"], created["secret"])
+        self.session_id = str(created["session_id"])
+        return self.session_id
 
     def ask(self, query: str) -> TurnOutcome:
         """Sends one message and writes the answer as it streams."""
         body = {"query": query, "session_id": self.session_id, "stream_format": "json"}
         parser = SseLineParser()
         try:
-            with self.http.stream("POST", "/query", json=body) as response:
+            with self.http.stream("POST", "/query", json=body, headers=self.auth) as response:
                 if response.status_code == 409:
                     response.read()
                     wait = response.headers.get("Retry-After", "a few")
@@ -355,7 +390,7 @@ class ChatClient:
         """Ctrl-C during an answer: cancels the turn, then shows how it ended."""
         self.printer.note("[stopping…]")
         try:
-            response = self.http.post(f"/sessions/{self.session_id}/cancel")
+            response = self.http.post(f"/sessions/{self.session_id}/cancel", headers=self.auth)
         except httpx.TransportError as error:
             self.printer.problem(f"could not reach Lex to stop the answer ({type(error).__name__})")
             return "lost"
@@ -368,7 +403,7 @@ class ChatClient:
     def show_saved(self) -> bool:
         """Writes the session's saved conversation; False when the service has none."""
         try:
-            response = self.http.get(f"/sessions/{self.session_id}")
+            response = self.http.get(f"/sessions/{self.session_id}", headers=self.auth)
         except httpx.TransportError:
             return False
         if not response.is_success:
@@ -403,9 +438,19 @@ class ChatClient:
             )
 
     def list_saved(self) -> None:
-        """Writes the most recent saved sessions."""
+        """Writes recent sessions: every one for the operator, else those this terminal made."""
+        if self.operator_token is None:
+            mine = list(self.secrets.load()) if self.secrets else []
+            if not mine:
+                self.printer.note("No saved sessions yet.")
+            for session_id in reversed(mine[-SESSIONS_LISTED:]):
+                mark = "*" if session_id == self.session_id else " "
+                self.printer.line(f"{mark} {session_id}")
+            return
         try:
-            response = self.http.get("/sessions", params={"limit": SESSIONS_LISTED})
+            response = self.http.get(
+                "/sessions", params={"limit": SESSIONS_LISTED}, headers=bearer(self.operator_token)
+            )
         except httpx.TransportError as error:
             self.printer.problem(f"cannot reach Lex ({type(error).__name__})")
             return
@@ -435,11 +480,6 @@ def outcome(status: str | None) -> TurnOutcome:
     if status is None:
         return "lost"
     return "error"
-
-
-def new_session_id() -> str:
-    """A fresh session id, readable in the session list."""
-    return f"cli-{int(time.time() * 1000)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,15 +537,18 @@ def prompts(stdin: TextIO, out: TextIO, interactive: bool) -> Iterator[str]:
         yield line.strip()
 
 
-def greet(http: httpx.Client, out: TextIO, url: str) -> None:
-    """Writes which model answers; raises CliError when the service cannot be reached."""
+def greet(http: httpx.Client, out: TextIO, url: str, operator_token: str | None) -> None:
+    """Writes which model answers (shown to the operator); raises CliError when unreachable."""
     try:
-        health = http.get("/health").json()
+        health = http.get("/health", headers=bearer(operator_token)).json()
     except httpx.TransportError as error:
         raise unreachable(url, error) from None
     except ValueError:
         raise CliError(f"{url} does not look like a Lex service (no JSON at /health)") from None
     model = health.get("model") or {}
+    if not model:
+        out.write(f"Lex at {url}: {health.get('status', '?')}\n")
+        return
     line = f"Lex at {url}: model {model.get('name', '?')} ({model.get('provider', '?')})"
     out.write(line + "\n")
     if model.get("provider") == "offline":
@@ -521,8 +564,17 @@ def run_chat(args: argparse.Namespace, out: TextIO) -> int:
     save_history = load_history(history_path(args.history_file)) if interactive else None
     try:
         with httpx.Client(base_url=args.url, timeout=TIMEOUT) as http:
-            greet(http, out, args.url)
-            chat = ChatClient(http, out, args.session or new_session_id())
+            operator_token = admin_token()
+            greet(http, out, args.url, operator_token)
+            chat = ChatClient(
+                http,
+                out,
+                args.session or "",
+                secrets=SessionSecrets(),
+                operator_token=operator_token,
+            )
+            if not args.session:
+                chat.new_session()
             if not (args.session and chat.show_saved()):
                 out.write(f"Session {chat.session_id}. Type /help for commands.\n")
             for line in prompts(stdin, out, interactive):
@@ -548,7 +600,7 @@ def run_command(chat: ChatClient, line: str, out: TextIO) -> bool:
         case "/help":
             out.write(COMMANDS_HELP)
         case "/new":
-            chat.session_id = new_session_id()
+            chat.new_session()
             out.write(f"New session {chat.session_id}.\n")
         case "/session":
             out.write(f"Session {chat.session_id}.\n")

@@ -1,7 +1,8 @@
 """`lex sessions` lists saved sessions and `lex replay SESSION_ID` prints one, turn by turn.
 
-Both read the running service's `/sessions` API; `replay` follows the replay stream in the json
-format and writes each event as it arrives, so `--pace-ms` shows the conversation unfold.
+Both read the running service's `/sessions` API as the operator (`api.cli.credentials`);
+`replay` follows the replay stream in the json format and writes each event as it arrives, so
+`--pace-ms` shows the conversation unfold.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from api.cli.common import (
     check,
     unreachable,
 )
+from api.cli.credentials import add_admin_token_argument, admin_token, bearer
 from api.cli.sse import SseLineParser, StreamEvent
 
 TITLE_WIDTH = 60
@@ -36,6 +38,7 @@ def register(subcommands: Subcommands) -> None:
         "sessions", help="list saved sessions, most recent first", description=LIST_HELP
     )
     add_url_argument(sessions)
+    add_admin_token_argument(sessions)
     sessions.add_argument("--limit", type=int, default=20, help="sessions per page (1-100)")
     sessions.add_argument("--all", action="store_true", help="follow every page")
     sessions.add_argument("--json", action="store_true", help="print the raw JSON pages")
@@ -46,10 +49,27 @@ def register(subcommands: Subcommands) -> None:
     )
     replay.add_argument("session_id", help="the session to print")
     add_url_argument(replay)
+    add_admin_token_argument(replay)
     replay.add_argument(
         "--pace-ms", type=int, default=0, help="pause between events, to watch it unfold"
     )
     replay.set_defaults(run=replay_session)
+
+
+def operator_headers(args: argparse.Namespace) -> dict[str, str]:
+    """Returns the operator's Authorization header; raises `CliError` without a token."""
+    token = admin_token(args.admin_token)
+    if token is None:
+        raise CliError(
+            "this command needs the operator's token: --admin-token, $LEX_ADMIN_TOKEN, or run it "
+            "where the server keeps data/admin-token"
+        )
+    return bearer(token)
+
+
+def operator_client(args: argparse.Namespace) -> httpx.Client:
+    """Returns an HTTP client of the service that acts as the operator."""
+    return httpx.Client(base_url=args.url, timeout=TIMEOUT_S, headers=operator_headers(args))
 
 
 def session_line(session: dict[str, Any]) -> str:
@@ -63,7 +83,9 @@ def list_sessions(args: argparse.Namespace, out: TextIO) -> int:
     """Prints the saved sessions, a page (or with --all every page) at a time."""
     cursor: str | None = None
     printed = 0
-    with httpx.Client(base_url=args.url, timeout=TIMEOUT_S) as client:
+    with httpx.Client(
+        base_url=args.url, timeout=TIMEOUT_S, headers=operator_headers(args)
+    ) as client:
         while True:
             params: dict[str, Any] = {"limit": args.limit}
             if cursor:
@@ -145,7 +167,9 @@ def replay_session(args: argparse.Namespace, out: TextIO) -> int:
     turns = 0
     try:
         with (
-            httpx.Client(base_url=args.url, timeout=TIMEOUT_S) as client,
+            httpx.Client(
+                base_url=args.url, timeout=TIMEOUT_S, headers=operator_headers(args)
+            ) as client,
             client.stream("GET", f"/sessions/{args.session_id}/replay", params=params) as reply,
         ):
             check(reply)

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.chat_models import ChatModelChoice
-from api.deps import ServicesDep
+from api.chat_models import OFFLINE_PROVIDER, ChatModelChoice
+from api.deps import OperatorFlagDep, ServicesDep
 from api.schemas.query import HealthResponse, ModelInfo, ModelResolutionInfo
 from api.services import LexServices
 
@@ -19,9 +19,15 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
-async def health(services: ServicesDep) -> JSONResponse:
-    """Reports whether the service can answer: the model, the database and Redis (if used)."""
-    model = model_info(services.chat_model, services.model_health.operator_error)
+async def health(services: ServicesDep, operator: OperatorFlagDep) -> JSONResponse:
+    """Reports whether the service can answer; the operator also sees model, database and Redis.
+
+    Anonymous callers get the status, and whether the offline stand-in answers (the chat page
+    says so in a banner): which provider and model answer, and why they fail (a rejected key),
+    are for the operator (`Authorization: Bearer <ADMIN_TOKEN>`).
+    """
+    choice = services.chat_model
+    model = model_info(choice, services.model_health.operator_error)
     try:
         await services.storage.ping()
         database = "ok"
@@ -37,7 +43,9 @@ async def health(services: ServicesDep) -> JSONResponse:
     healthy = database == "ok" and coordination == "ok"
     status = "unhealthy" if not healthy else "degraded" if model.error else "healthy"
     body = HealthResponse(status=status, model=model, database=database, coordination=coordination)
-    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+    public = {"status": status, "offline": choice.provider == OFFLINE_PROVIDER}
+    shown = body.model_dump() if operator else public
+    return JSONResponse(shown, status_code=200 if healthy else 503)
 
 
 def model_info(choice: ChatModelChoice, error: str | None) -> ModelInfo:
@@ -76,6 +84,5 @@ def status_document(services: LexServices) -> dict[str, Any]:
     return {
         "service": "Lex, the SuperCar virtual sales assistant",
         "status": "ok",
-        "model": services.chat_model.current_name,
         "endpoints": {"query": "POST /query", "health": "GET /health", "docs": "GET /docs"},
     }

@@ -1,4 +1,7 @@
-"""Saved sessions: list them, read one, replay it as SSE, list its checkpoints, delete it.
+"""Saved sessions: create one, list them, read one, replay it as SSE, list checkpoints, delete.
+
+Every route but creation needs a credential: the session's secret (from `POST /sessions`) or the
+operator's token; listing every session is the operator's alone (see `api.auth`).
 
 Every route reads what it needs from the database first (a bounded number of checkpoints) and
 only then responds, so a slow client never holds the checkpointer (see `api.sessions.history`).
@@ -16,11 +19,13 @@ from fastapi import APIRouter, Query, Response
 from sse_starlette import EventSourceResponse
 
 from agent.messages import created_at
-from api.deps import ServicesDep
+from api.auth import hash_secret, new_owned_session
+from api.deps import AdminDep, ServicesDep, SessionAccessDep
 from api.errors import ApiError
-from api.schemas.query import ErrorResponse, SessionIdPath, StreamFormatQuery
+from api.schemas.query import ErrorResponse, StreamFormatQuery
 from api.schemas.sessions import (
     CheckpointItem,
+    CreatedSession,
     DeletedSession,
     SessionDetail,
     SessionList,
@@ -55,7 +60,9 @@ MAX_CHECKPOINTS_LISTED = 1000
 MAX_PACE_MS = 10_000
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse, "description": "No such session."}
+    401: {"model": ErrorResponse, "description": "No credential."},
+    403: {"model": ErrorResponse, "description": "The credential does not open this session."},
+    404: {"model": ErrorResponse, "description": "No such session."},
 }
 
 
@@ -92,10 +99,26 @@ def summary(record: SessionRecord) -> SessionSummary:
     return SessionSummary.model_validate(record, from_attributes=True)
 
 
+@router.post("", response_model=CreatedSession, status_code=201)
+async def create_session(services: ServicesDep) -> CreatedSession:
+    """Creates a session and its secret; send the secret as `Authorization: Bearer` from now on.
+
+    The secret is shown once and only its hash is kept: a session created this way answers
+    nobody without it (or the operator's token).
+    """
+    session_id, secret = new_owned_session()
+    await services.sessions.create_owned(session_id, thread_id_for(session_id), hash_secret(secret))
+    return CreatedSession(session_id=session_id, secret=secret)
+
+
 @router.get(
     "",
     response_model=SessionList,
-    responses={422: {"model": ErrorResponse, "description": "A bad cursor or limit."}},
+    dependencies=[AdminDep],
+    responses={
+        401: {"model": ErrorResponse, "description": "Not the operator."},
+        422: {"model": ErrorResponse, "description": "A bad cursor or limit."},
+    },
 )
 async def list_sessions(
     services: ServicesDep,
@@ -115,14 +138,14 @@ async def list_sessions(
 
 
 @router.get("/{session_id}", response_model=SessionDetail, responses=NOT_FOUND)
-async def get_session(session_id: SessionIdPath, services: ServicesDep) -> Response:
+async def get_session(session: SessionAccessDep, services: ServicesDep) -> Response:
     """Returns a session's transcript: messages, tool calls with arguments, tool results, times.
 
     The transcript is the whole session, so it is serialized once, here (FastAPI would dump,
     validate and dump a returned model again), with the garbage collector held off while its
     thousands of short-lived objects are built (no `await` in between: nothing else runs).
     """
-    record = await find_session(services, session_id)
+    record = await find_session(services, session.key)
     head = await read_head(services.graph, record.thread_id)
     messages = snapshot_messages(head) if head is not None else []
     saved_at = {m.id: when for m in messages if m.id and (when := created_at(m)) is not None}
@@ -191,7 +214,7 @@ def wire_message(entry: TranscriptEntry) -> TranscriptMessage:
     },
 )
 async def replay_session(
-    session_id: SessionIdPath,
+    session: SessionAccessDep,
     services: ServicesDep,
     stream_format: StreamFormatQuery = StreamFormat.TEXT,
     pace_ms: Annotated[
@@ -199,12 +222,12 @@ async def replay_session(
     ] = 0,
 ) -> EventSourceResponse:
     """Replays a saved session with the same events `POST /query` streamed, turn by turn."""
-    record = await find_session(services, session_id)
+    record = await find_session(services, session.key)
     head = await read_head(services.graph, record.thread_id)
     turns = split_turns(snapshot_messages(head)) if head is not None else []
     events = replay_sse(
         turns,
-        session_id=session_id,
+        session_id=session.session_id,
         thread_id=record.thread_id,
         stream_format=stream_format,
         pace_s=pace_ms / 1000,
@@ -216,7 +239,7 @@ async def replay_session(
 
 @router.get("/{session_id}/checkpoints", response_model=list[CheckpointItem], responses=NOT_FOUND)
 async def list_checkpoints(
-    session_id: SessionIdPath,
+    session: SessionAccessDep,
     services: ServicesDep,
     limit: Annotated[
         int,
@@ -224,7 +247,7 @@ async def list_checkpoints(
     ] = 200,
 ) -> list[CheckpointItem]:
     """Lists a session's checkpoints oldest first, on every branch; turn ends are fork points."""
-    record = await find_session(services, session_id)
+    record = await find_session(services, session.key)
     snapshots = await read_history(services.graph, record.thread_id, limit)
     return [
         CheckpointItem.model_validate(info, from_attributes=True)
@@ -240,8 +263,9 @@ async def list_checkpoints(
         409: {"model": ErrorResponse, "description": "The session is still answering."},
     },
 )
-async def delete_session(session_id: SessionIdPath, services: ServicesDep) -> DeletedSession:
+async def delete_session(session: SessionAccessDep, services: ServicesDep) -> DeletedSession:
     """Deletes a session's whole history and its entry; afterwards it is 404 everywhere."""
+    session_id = session.key
     record = await find_session(services, session_id)
     if await services.turns.is_running(session_id):
         raise ApiError(

@@ -53,8 +53,16 @@ class QueryRequest(BaseModel):
         min_length=1,
         max_length=SESSION_ID_MAX_CHARS,
         pattern=SESSION_ID_PATTERN,
-        description="Who bookings are made for; derived from the session when absent.",
+        description="Who bookings are made for: only with a customer_token signed for that "
+        "customer, or from the operator; bookings belong to the session when absent.",
         examples=["customer-42"],
+    )
+    customer_token: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4096,
+        description="A JWT (HS256, CUSTOMER_TOKEN_SECRET) from the dealer's login system: its "
+        "`sub` is the customer bookings are made for.",
     )
     stream_format: StreamFormat = Field(
         default=StreamFormat.TEXT,
@@ -130,11 +138,19 @@ class HealthResponse(BaseModel):
         "or no Redis).",
         examples=["healthy"],
     )
-    model: ModelInfo
-    database: str = Field(description="ok, or the error reaching it.", examples=["ok"])
-    coordination: str = Field(
-        default="ok",
-        description="ok, or the error reaching Redis (always ok for in-process coordination).",
+    offline: bool | None = Field(
+        default=None, description="Anonymous callers: whether the offline stand-in answers."
+    )
+    model: ModelInfo | None = Field(default=None, description="The operator only.")
+    database: str | None = Field(
+        default=None,
+        description="ok, or the error reaching it (the operator only).",
+        examples=["ok"],
+    )
+    coordination: str | None = Field(
+        default=None,
+        description="ok, or the error reaching Redis (always ok for in-process coordination; "
+        "the operator only).",
         examples=["ok"],
     )
 

@@ -37,6 +37,20 @@ class SessionSummary(BaseModel):
     )
 
 
+class CreatedSession(BaseModel):
+    """A new session and the secret that opens it (shown once; only its hash is kept)."""
+
+    session_id: str = Field(
+        description="The new session's id: send it with POST /query.",
+        examples=["s-3q2Vn0m1bXc7Hk9TzQe4Ra8L"],
+    )
+    secret: str = Field(
+        description="Send as `Authorization: Bearer <secret>` on POST /query and every "
+        "/sessions/{session_id} route; keep it like a password.",
+        examples=["Zq3o0Jtq6yq0bXr4m0P6w2b1xg3d9Vb0Yl2mQ8Hk5sA"],
+    )
+
+
 class SessionList(BaseModel):
     """A page of sessions, most recently updated first."""
 

@@ -1,6 +1,9 @@
 // The HTTP side of the page: one function per endpoint, errors turned into ApiError values, and
 // feature detection so the page keeps working on a server that lacks some endpoints.
 // URLs are relative, so the page also works behind a proxy that serves Lex under a path prefix.
+// Every call about a chat carries that chat's secret (Authorization: Bearer), kept in chats.js.
+
+import { secretOf } from "./chats.js";
 
 /** A non-2xx answer (or no answer at all), in the service's error shape. */
 export class ApiError extends Error {
@@ -53,6 +56,12 @@ async function requestJson(path, options = {}) {
 const STREAM_HEADERS = { Accept: "text/event-stream" };
 const sessionPath = (sessionId) => `sessions/${encodeURIComponent(sessionId)}`;
 
+/** The Authorization header that opens a chat, when the page holds its secret. */
+function authHeaders(sessionId) {
+  const secret = secretOf(sessionId);
+  return secret ? { Authorization: `Bearer ${secret}` } : {};
+}
+
 // Each optional feature and the route that provides it, in the path style of /openapi.json.
 const FEATURE_ROUTES = {
   sessions: "/sessions",
@@ -83,11 +92,16 @@ export function getHealth() {
   return requestJson("health");
 }
 
+/** Creates a chat on the server; resolves with `{session_id, secret}`. */
+export function createSession() {
+  return requestJson("sessions", { method: "POST" });
+}
+
 /** Starts a turn; resolves with the streaming Response once the server accepted it. */
 export function postQuery(sessionId, query, signal) {
   return request("query", {
     method: "POST",
-    headers: { ...STREAM_HEADERS, "Content-Type": "application/json" },
+    headers: { ...STREAM_HEADERS, "Content-Type": "application/json", ...authHeaders(sessionId) },
     body: JSON.stringify({ query, session_id: sessionId, stream_format: "json" }),
     signal,
   });
@@ -95,26 +109,24 @@ export function postQuery(sessionId, query, signal) {
 
 /** Rejoins the session's running (or last) turn, after `lastEventId` when given. */
 export function rejoinTurn(sessionId, lastEventId, signal) {
-  const headers = { ...STREAM_HEADERS };
+  const headers = { ...STREAM_HEADERS, ...authHeaders(sessionId) };
   if (lastEventId) headers["Last-Event-ID"] = lastEventId;
   return request(`${sessionPath(sessionId)}/stream?stream_format=json`, { headers, signal });
 }
 
 export function cancelTurn(sessionId) {
-  return requestJson(`${sessionPath(sessionId)}/cancel`, { method: "POST" });
-}
-
-export function listSessions(limit, cursor) {
-  const params = new URLSearchParams({ limit: String(limit) });
-  if (cursor) params.set("cursor", cursor);
-  return requestJson(`sessions?${params}`);
+  return requestJson(`${sessionPath(sessionId)}/cancel`, {
+    method: "POST",
+    headers: authHeaders(sessionId),
+  });
 }
 
 export function getSession(sessionId) {
-  return requestJson(sessionPath(sessionId));
+  return requestJson(sessionPath(sessionId), { headers: authHeaders(sessionId) });
 }
 
 export function replaySession(sessionId, paceMs, signal) {
   const params = new URLSearchParams({ stream_format: "json", pace_ms: String(paceMs) });
-  return request(`${sessionPath(sessionId)}/replay?${params}`, { headers: STREAM_HEADERS, signal });
+  const headers = { ...STREAM_HEADERS, ...authHeaders(sessionId) };
+  return request(`${sessionPath(sessionId)}/replay?${params}`, { headers, signal });
 }

@@ -3,6 +3,7 @@
 // Optional endpoints are detected at start-up; a server without them still chats.
 
 import * as api from "./api.js";
+import { forgetChat, loadChats, rememberChat, touchChat } from "./chats.js";
 import { completeToolCard, createToolCard, el } from "./cards.js";
 import { readEventStream } from "./sse.js";
 
@@ -338,7 +339,7 @@ async function showModelBanner() {
   try {
     const health = await api.getHealth();
     const model = health.model ?? {};
-    if (model.provider === "offline") {
+    if (health.offline || model.provider === "offline") {
       ui.modelBanner.textContent =
         "Offline model in use: answers come from a scripted stand-in, not a language model. " +
         "Set GROQ_API_KEY on the server to talk to Groq.";
@@ -368,11 +369,21 @@ function setSession(sessionId, title) {
   }
 }
 
-function ensureSession(firstMessage) {
+/** The open chat's id; a new chat is created on the server (with its secret) first. */
+async function ensureSession(firstMessage) {
   if (!state.sessionId) {
-    const id = `web-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    let id;
+    if (state.features.sessions) {
+      const created = await api.createSession();
+      rememberChat(created.session_id, created.secret);
+      id = created.session_id;
+    } else {
+      // A server without the session routes: a chat bound to this browser, as the frontend's.
+      id = `web-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    }
     setSession(id, firstMessage.length > 60 ? `${firstMessage.slice(0, 57)}…` : firstMessage);
   }
+  touchChat(state.sessionId);
   return state.sessionId;
 }
 
@@ -438,7 +449,8 @@ async function openSession(sessionId, { pending = null, quiet = false } = {}) {
     renderHistory(messages);
     setMode("idle");
   } catch (error) {
-    if (error.status === 404 && !pending && quiet) {
+    if ([401, 403, 404].includes(error.status)) forgetChat(sessionId); // gone, or not ours
+    if ([401, 403, 404].includes(error.status) && !pending && quiet) {
       setSession(null); // a chat that never got a message: start fresh
     } else if (!quiet) {
       showNotice(
@@ -505,20 +517,42 @@ function sessionItem(session) {
   return el("li", { class: "session-item", "data-session-id": session.session_id }, open, replay);
 }
 
+/**
+ * One page of this browser's chats, newest first, read from the server with each chat's secret.
+ * Chats the server no longer opens (deleted) are dropped from the list.
+ */
+async function listOwnChats(limit, offset) {
+  const chats = loadChats();
+  const slice = chats.slice(offset, offset + limit);
+  const details = await Promise.all(
+    slice.map(async ({ id }) => {
+      try {
+        return await api.getSession(id);
+      } catch (error) {
+        if ([401, 403, 404].includes(error.status)) forgetChat(id);
+        return null;
+      }
+    }),
+  );
+  const sessions = details.filter((detail) => detail && detail.turn_count > 0);
+  const next = offset + limit < chats.length ? offset + limit : null;
+  return { sessions, next_cursor: next };
+}
+
 async function refreshSessions({ more = false } = {}) {
   if (!state.features.sessions) {
     ui.sessionsUnavailable.hidden = false;
     return;
   }
   try {
-    const page = await api.listSessions(SESSIONS_PAGE_SIZE, more ? state.nextCursor : null);
-    const items = (page.sessions ?? []).map(sessionItem);
+    const page = await listOwnChats(SESSIONS_PAGE_SIZE, more ? state.nextCursor : 0);
+    const items = page.sessions.map(sessionItem);
     if (more) ui.sessionList.append(...items);
     else ui.sessionList.replaceChildren(...items);
-    state.nextCursor = page.next_cursor ?? null;
+    state.nextCursor = page.next_cursor;
     ui.moreSessions.hidden = !state.nextCursor;
     ui.sessionsEmpty.hidden = ui.sessionList.childElementCount > 0;
-    const current = (page.sessions ?? []).find((s) => s.session_id === state.sessionId);
+    const current = page.sessions.find((s) => s.session_id === state.sessionId);
     if (current?.title) ui.chatHeading.textContent = current.title;
   } catch (error) {
     if (error.status === 404) state.features.sessions = false;
@@ -570,11 +604,12 @@ function endStream(controller) {
 async function sendMessage(text) {
   if (state.mode !== "idle") return;
   hideNotice();
-  const sessionId = ensureSession(text);
   const userNode = appendUserMessage(text);
   const controller = beginStream("answering");
+  let sessionId;
   let response;
   try {
+    sessionId = await ensureSession(text);
     response = await api.postQuery(sessionId, text, controller.signal);
   } catch (error) {
     if (error.name !== "AbortError") {

@@ -53,6 +53,8 @@ class TurnRequest:
         user_id: Who the booking tools act for.
         timezone: Where "today" is read.
         config: Graph config overrides, e.g. a `checkpoint_id` to continue from (a fork).
+        key: What the conversation is saved under when it is not the session id (a client-bound
+            key, see `api.auth`).
     """
 
     session_id: str
@@ -60,6 +62,12 @@ class TurnRequest:
     user_id: str
     timezone: str
     config: dict[str, Any] = field(default_factory=dict)
+    key: str | None = None
+
+    @property
+    def conversation_key(self) -> str:
+        """What the conversation is saved and run under."""
+        return self.key or self.session_id
 
 
 @dataclass
@@ -89,10 +97,11 @@ async def finish_despite_cancellation(work: Coroutine[Any, Any, None]) -> None:
 
 
 def user_id_for(session_id: str, user_id: str | None) -> str:
-    """Returns who the booking tools act for: the client's user id, else one tied to the session.
+    """Returns who the booking tools act for: a named customer, else one tied to the session.
 
-    The two live in separate namespaces, so no client can pass itself off as another session by
-    sending `user_id: "session:<their session_id>"`.
+    The two live in separate namespaces, so no caller can pass itself off as another session by
+    naming `session:<their session_id>`. (The HTTP route decides who may name a customer:
+    `api.customers.booking_owner`.)
     """
     return f"user:{user_id}" if user_id else f"session:{session_id}"
 
@@ -140,7 +149,7 @@ class TurnExecutor:
         translator = TurnTranslator()
         observer = self.telemetry.observe(request.session_id, run.run_id)
         human = stamped(HumanMessage(content=request.query, id=str(uuid.uuid4())), self.clock())
-        config = turn_config(request.session_id, run.run_id, request.config)
+        config = turn_config(request.conversation_key, run.run_id, request.config)
         config["callbacks"] = observer.callbacks
         status: TurnStatus = "completed"
         failure: ModelFailure | None = None
@@ -187,7 +196,8 @@ class TurnExecutor:
 
         if status != "completed":
             shown = self._close_interrupted_turn(run, translator, failure)
-            head = turn_config(request.session_id, run.run_id)  # the new head, also after a fork
+            # The new head, also after a fork.
+            head = turn_config(request.conversation_key, run.run_id)
             outcome = {
                 "status": status,
                 "error": None
@@ -202,7 +212,7 @@ class TurnExecutor:
         latency_ms = observer.finish(status, failure, translator.tools_called, request.query)
         details: dict[str, Any] = {
             "run_id": run.run_id,
-            "thread_id": thread_id_for(request.session_id),
+            "thread_id": thread_id_for(request.conversation_key),
             "tools": translator.tools_called,
             "usage": translator.usage,
             "latency_ms": latency_ms,

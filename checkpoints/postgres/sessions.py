@@ -12,6 +12,7 @@ from psycopg.rows import tuple_row
 from checkpoints.postgres.pool import Pool
 from checkpoints.sessions import (
     COLUMNS,
+    TITLE_ON_FIRST_TURN,
     SessionPage,
     SessionRecord,
     decode_cursor,
@@ -34,6 +35,13 @@ SCHEMA: Final = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS sessions_by_update ON sessions (updated_at DESC, session_id DESC)",
+    """
+    CREATE TABLE IF NOT EXISTS session_secrets (
+        session_id TEXT COLLATE "C" PRIMARY KEY,
+        secret_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )
+    """,
 )
 """The tables and indexes, one statement each (a pooled connection runs one at a time)."""
 
@@ -57,8 +65,8 @@ class PostgresSessionRegistry:
             await cur.execute(
                 f"INSERT INTO sessions ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, 1) "
                 "ON CONFLICT (session_id) DO UPDATE SET "
-                "updated_at = excluded.updated_at, turn_count = sessions.turn_count + 1 "
-                f"RETURNING {COLUMNS}",
+                "updated_at = excluded.updated_at, turn_count = sessions.turn_count + 1, "
+                f"{TITLE_ON_FIRST_TURN} RETURNING {COLUMNS}",
                 (session_id, thread_id, shorten_title(user_text), now, now),
             )
             row = await cur.fetchone()
@@ -99,8 +107,9 @@ class PostgresSessionRegistry:
         return page_of(records, limit)
 
     async def delete(self, session_id: str) -> bool:
-        """Removes a session's entry; returns whether there was one."""
-        async with self._pool.connection() as conn:
+        """Removes a session's entry and its secret; returns whether there was an entry."""
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute("DELETE FROM session_secrets WHERE session_id = %s", (session_id,))
             cursor = await conn.execute("DELETE FROM sessions WHERE session_id = %s", (session_id,))
             return cursor.rowcount > 0
 
@@ -113,3 +122,26 @@ class PostgresSessionRegistry:
                 (cutoff, limit),
             )
             return [record_from_row(row) for row in await cur.fetchall()]
+
+    async def create_owned(self, session_id: str, thread_id: str, secret_hash: str) -> None:
+        """Creates an empty session that only the holder of its secret may use."""
+        now = format_timestamp(self._clock())
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO session_secrets (session_id, secret_hash, created_at) "
+                "VALUES (%s, %s, %s)",
+                (session_id, secret_hash, now),
+            )
+            await conn.execute(
+                f"INSERT INTO sessions ({COLUMNS}) VALUES (%s, %s, '', %s, %s, 0)",
+                (session_id, thread_id, now, now),
+            )
+
+    async def secret_hash(self, session_id: str) -> str | None:
+        """Returns the hash of a session's secret, or None if it was not created with one."""
+        async with self._pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            await cur.execute(
+                "SELECT secret_hash FROM session_secrets WHERE session_id = %s", (session_id,)
+            )
+            row = await cur.fetchone()
+        return str(row[0]) if row is not None else None

@@ -81,6 +81,5 @@ def test_a_user_id_cannot_pass_for_another_session(lex_server: ServerFactory) ->
         response = httpx.post(f"{base_url}/query", json=body, timeout=30)
         mine = card(ask(base_url, "Show my appointments", "victim"), "list_my_appointments")
     assert isinstance(booked, dict) and booked["status"] == "confirmed"
-    stolen = card(parse_sse(response.text), "list_my_appointments")
-    assert stolen == {"appointments": []}
+    assert response.status_code == 403  # a user_id nobody vouched for is refused
     assert isinstance(mine, dict) and len(mine["appointments"]) == 1

@@ -28,7 +28,7 @@ from api.cli.main import main
 from api.cli.studio import GRAPH_ID, OFFLINE_DEV_ENV, dev_server_command, dev_server_ready
 from checkpoints.saver import thread_id_for
 from checkpoints.studio import STUDIO_DATABASE_ENV
-from tests.support.app_server import ServerFactory
+from tests.support.app_server import OPERATOR, ServerFactory
 from tests.support.live_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,8 +151,13 @@ def save_session(lex_server: ServerFactory, session_id: str) -> dict[str, Any]:
     with lex_server() as base_url:
         for query in ("What's the weather in Miami?", "What's the address of SuperCar Miami?"):
             body = {"query": query, "session_id": session_id}
-            assert httpx.post(f"{base_url}/query", json=body, timeout=30).status_code == 200
-        transcript: dict[str, Any] = httpx.get(f"{base_url}/sessions/{session_id}").json()
+            assert (
+                httpx.post(f"{base_url}/query", headers=OPERATOR, json=body, timeout=30).status_code
+                == 200
+            )
+        transcript: dict[str, Any] = httpx.get(
+            f"{base_url}/sessions/{session_id}", headers=OPERATOR
+        ).json()
     return transcript
 
 

@@ -10,7 +10,7 @@ from langchain_core.messages import HumanMessage
 from agent.context import Context
 from api.settings import Settings
 from api.studio import build_studio_graph
-from tests.support.app_server import ServerFactory
+from tests.support.app_server import OPERATOR, ServerFactory
 from tests.support.fixtures import TEST_API_KEY
 from tests.support.groq_standin import GroqStandIn, Text, ToolCall, ToolCalls
 from tests.support.sse import parse_sse
@@ -30,9 +30,10 @@ def test_weather_turn_goes_through_chatgroq(
     lex_server: ServerFactory, groq_standin: GroqStandIn
 ) -> None:
     with lex_server(**groq_settings(groq_standin)) as base_url:
-        health = httpx.get(f"{base_url}/health").json()
+        health = httpx.get(f"{base_url}/health", headers=OPERATOR).json()
         response = httpx.post(
             f"{base_url}/query",
+            headers=OPERATOR,
             json={"query": "What's the weather in Miami?", "session_id": "groq-1"},
             timeout=30,
         )
@@ -79,6 +80,7 @@ def test_schema_sent_to_groq_never_offers_user_id(
     with lex_server(**groq_settings(groq_standin)) as base_url:
         response = httpx.post(
             f"{base_url}/query",
+            headers=OPERATOR,
             json={"query": "my bookings", "session_id": "groq-2", "stream_format": "json"},
             timeout=30,
         )
@@ -97,8 +99,13 @@ def test_decommissioned_model_is_replaced_with_a_warning(
     lex_server: ServerFactory, groq_standin: GroqStandIn
 ) -> None:
     with lex_server(**groq_settings(groq_standin, model_name="llama3-70b-8192")) as base_url:
-        health = httpx.get(f"{base_url}/health").json()
-        httpx.post(f"{base_url}/query", json={"query": "hi", "session_id": "groq-3"}, timeout=30)
+        health = httpx.get(f"{base_url}/health", headers=OPERATOR).json()
+        httpx.post(
+            f"{base_url}/query",
+            headers=OPERATOR,
+            json={"query": "hi", "session_id": "groq-3"},
+            timeout=30,
+        )
     assert health["model"]["name"] == "llama-3.3-70b-versatile"
     assert "llama3-70b-8192" in health["model"]["warning"]
     assert "decommissioned" in health["model"]["warning"]

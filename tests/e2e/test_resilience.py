@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.app_server import ServerFactory
+from tests.support.app_server import OPERATOR, ServerFactory
 from tests.support.fixtures import TEST_API_KEY
 from tests.support.groq_standin import (
     DropMidStream,
@@ -46,7 +46,7 @@ def groq(standin: GroqStandIn, **extra: Any) -> dict[str, Any]:
 
 def post(base_url: str, query: str, session_id: str, **extra: Any) -> httpx.Response:
     body = {"query": query, "session_id": session_id, "stream_format": "json", **extra}
-    return httpx.post(f"{base_url}/query", json=body, timeout=30)
+    return httpx.post(f"{base_url}/query", headers=OPERATOR, json=body, timeout=30)
 
 
 def events_of(response: httpx.Response) -> list[SseEvent]:
@@ -79,7 +79,7 @@ def partial_stream(base_url: str, query: str, session_id: str) -> Iterator[Itera
     body = {"query": query, "session_id": session_id, "stream_format": "json"}
     with (
         httpx.Client(timeout=30) as client,
-        client.stream("POST", f"{base_url}/query", json=body) as response,
+        client.stream("POST", f"{base_url}/query", headers=OPERATOR, json=body) as response,
     ):
         assert response.status_code == 200
 
@@ -96,7 +96,10 @@ def partial_stream(base_url: str, query: str, session_id: str) -> Iterator[Itera
 
 def wait_for_end(base_url: str, session_id: str) -> list[SseEvent]:
     response = httpx.get(
-        f"{base_url}/sessions/{session_id}/stream", params={"stream_format": "json"}, timeout=30
+        f"{base_url}/sessions/{session_id}/stream",
+        headers=OPERATOR,
+        params={"stream_format": "json"},
+        timeout=30,
     )
     return events_of(response)
 
@@ -151,10 +154,10 @@ def test_rejoin_with_last_event_id_replays_only_what_was_missed(
         missed = httpx.get(
             f"{base_url}/sessions/s-rejoin/stream",
             params={"stream_format": "json"},
-            headers={"Last-Event-ID": ids[2]},
+            headers={**OPERATOR, "Last-Event-ID": ids[2]},
             timeout=30,
         )
-        unknown = httpx.get(f"{base_url}/sessions/nobody/stream")
+        unknown = httpx.get(f"{base_url}/sessions/nobody/stream", headers=OPERATOR)
     assert [e.id for e in events_of(missed)] == ids[3:]
     assert unknown.status_code == 404
 
@@ -169,13 +172,13 @@ def test_cancel_stops_the_turn_and_keeps_what_was_shown(
     with lex_server(**groq(groq_standin)) as base_url:
         with partial_stream(base_url, "a long answer please", "s-cancel") as events:
             shown = [next(events) for _ in range(3)]
-            cancelled = httpx.post(f"{base_url}/sessions/s-cancel/cancel")
+            cancelled = httpx.post(f"{base_url}/sessions/s-cancel/cancel", headers=OPERATOR)
             rest = list(events)
         assert cancelled.status_code == 200 and cancelled.json()["cancelled"] is True
         assert rest[-1].event == "end" and rest[-1].json()["status"] == "cancelled"
         seen = answer(shown + rest)
         assert seen.startswith("word0 word1 word2") and len(seen) < len(SLOW_ANSWER.text)
-        nothing = httpx.post(f"{base_url}/sessions/s-cancel/cancel")
+        nothing = httpx.post(f"{base_url}/sessions/s-cancel/cancel", headers=OPERATOR)
         assert nothing.status_code == 409
         assert_session_goes_on(base_url, "s-cancel", groq_standin, ["a long answer please"])
     assistant = [
@@ -273,7 +276,7 @@ def test_invalid_key_is_not_retried_and_shows_on_health(
     groq_standin.script(Error.invalid_api_key())
     with lex_server(**groq(groq_standin, model_max_retries=2)) as base_url:
         events = events_of(post(base_url, "hello", "s-401"))
-        health = httpx.get(f"{base_url}/health").json()
+        health = httpx.get(f"{base_url}/health", headers=OPERATOR).json()
         assert events[1].json()["code"] == "model_auth_failed"
         assert events[1].json()["retryable"] is False
         assert "try again" not in events[0].json()["text"]
@@ -281,7 +284,7 @@ def test_invalid_key_is_not_retried_and_shows_on_health(
         assert health["status"] == "degraded"
         assert "GROQ_API_KEY" in health["model"]["error"]
         assert_session_goes_on(base_url, "s-401", groq_standin, ["hello"])
-        assert httpx.get(f"{base_url}/health").json()["status"] == "healthy"
+        assert httpx.get(f"{base_url}/health", headers=OPERATOR).json()["status"] == "healthy"
 
 
 def test_fallback_model_answers_when_the_primary_is_decommissioned(
@@ -360,10 +363,12 @@ def test_exit_durability_saves_one_checkpoint_per_turn_and_still_repairs_a_stop(
     groq_standin.script(Text("Saved at the end."), SLOW_ANSWER)
     with lex_server(**groq(groq_standin, checkpoint_durability="exit")) as base_url:
         events_of(post(base_url, "first", "s-exit"))
-        checkpoints = httpx.get(f"{base_url}/sessions/s-exit/checkpoints", timeout=10).json()
+        checkpoints = httpx.get(
+            f"{base_url}/sessions/s-exit/checkpoints", headers=OPERATOR, timeout=10
+        ).json()
         with partial_stream(base_url, "second", "s-exit") as events:
             shown = [next(events) for _ in range(3)]
-            httpx.post(f"{base_url}/sessions/s-exit/cancel")
+            httpx.post(f"{base_url}/sessions/s-exit/cancel", headers=OPERATOR)
             rest = list(events)
         assert rest[-1].json()["status"] == "cancelled"
         assert_session_goes_on(base_url, "s-exit", groq_standin, ["first", "second"])
@@ -402,7 +407,9 @@ def test_pressing_stop_twice_still_ends_the_stream_and_keeps_the_text(
             shown = [next(events) for _ in range(3)]
             stops = [
                 threading.Thread(
-                    target=httpx.post, args=(f"{base_url}/sessions/s-double-stop/cancel",)
+                    target=httpx.post,
+                    args=(f"{base_url}/sessions/s-double-stop/cancel",),
+                    kwargs={"headers": OPERATOR},
                 )
                 for _ in range(4)
             ]

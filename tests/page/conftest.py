@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 
 from api.app import create_app
-from api.settings import Settings
-from tests.support.app_server import fixed_clock
+from tests.support.app_server import fixed_clock, isolated_settings
 from tests.support.live_server import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -89,13 +88,6 @@ def lex_server(tmp_path: Path) -> ServerFactory:
     """
 
     def start(**overrides: Any) -> AbstractContextManager[str]:
-        values: dict[str, Any] = {
-            "database_url": f"sqlite:///{tmp_path / 'lex.sqlite'}",
-            "model_provider": "offline",
-            "groq_api_key": None,
-            **overrides,
-        }
-        settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
-        return serve(create_app(settings, clock=fixed_clock))
+        return serve(create_app(isolated_settings(tmp_path, **overrides), clock=fixed_clock))
 
     return start

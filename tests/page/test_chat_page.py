@@ -55,6 +55,13 @@ def current_session(page: Any) -> str:
     return session_id
 
 
+def current_secret(page: Any, session_id: str) -> str:
+    """The secret the page keeps for a chat it created."""
+    chats = page.evaluate("JSON.parse(localStorage.getItem('lex.chats'))")
+    secret: str = next(chat["secret"] for chat in chats if chat["id"] == session_id)
+    return secret
+
+
 def test_answer_streams_token_by_token_with_a_weather_card(
     page: Any, lex_server: ServerFactory, artifacts_dir: Path
 ) -> None:
@@ -210,17 +217,23 @@ def test_a_busy_session_is_shown_as_still_answering(
         wait_idle(page)
         session_id = current_session(page)
 
-        # Another client (here a direct fetch) starts a turn on the same session...
+        # Another client with the chat's secret (a direct fetch) starts a turn on the session...
         status = page.evaluate(
-            """async (body) => {
+            """async ([body, secret]) => {
                 const response = await fetch('/query', {
                     method: 'POST',
-                    headers: {'Content-Type': 'application/json'},
+                    headers: {
+                        'Content-Type': 'application/json',
+                        Authorization: `Bearer ${secret}`,
+                    },
                     body: JSON.stringify(body),
                 });
                 return response.status;
             }""",
-            {"query": GREETING, "session_id": session_id, "stream_format": "json"},
+            [
+                {"query": GREETING, "session_id": session_id, "stream_format": "json"},
+                current_secret(page, session_id),
+            ],
         )
         assert status == 200
         # ...so the page's next message meets a 409 while that answer runs.
@@ -265,7 +278,9 @@ def test_a_reload_mid_answer_rejoins_the_stream_after_the_last_event(
         assert page.locator(USER_TEXTS).all_inner_texts() == [GREETING]
         shot(page, artifacts_dir, "10-rejoined-after-reload")
 
-        saved = httpx.get(f"{url}/sessions/{current_session(page)}", timeout=10).json()
+        session_id = current_session(page)
+        auth = {"Authorization": f"Bearer {current_secret(page, session_id)}"}
+        saved = httpx.get(f"{url}/sessions/{session_id}", headers=auth, timeout=10).json()
         assert saved["messages"][-1]["text"] == text
 
 

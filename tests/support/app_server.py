@@ -31,13 +31,21 @@ def fixed_clock() -> datetime:
     return FIXED_NOW + timedelta(microseconds=next(_ticks))
 
 
+TEST_ADMIN_TOKEN = "test-operator-token"
+"""The operator's token of every test server."""
+OPERATOR = {"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
+"""Headers that make a request the operator's."""
+
+
 def isolated_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    """Settings of an isolated service: its own database file, no .env, the offline model."""
+    """Settings of an isolated service: its own database file and data folder, no .env, offline."""
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path / 'lex.sqlite'}",
         "model_provider": "offline",
         "groq_api_key": None,
         "model_recheck_interval_s": 0,
+        "admin_token": TEST_ADMIN_TOKEN,
+        "data_dir": str(tmp_path / "data"),
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

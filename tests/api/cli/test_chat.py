@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import queue
 import signal
@@ -152,21 +153,34 @@ def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(lex_server: ServerFactory)
     assert any(line.startswith("lex> The weather in Miami is") for line in rest)
 
 
-def test_session_option_continues_a_saved_conversation(
-    lex_url: str, monkeypatch: pytest.MonkeyPatch
+def test_session_option_continues_a_saved_conversation_with_its_secret(
+    lex_url: str, monkeypatch: pytest.MonkeyPatch, cli_credentials: Path
 ) -> None:
-    code, _ = chat(monkeypatch, f"{WEATHER}\n", "--url", lex_url, "--session", "cli-resume")
+    monkeypatch.delenv("LEX_ADMIN_TOKEN")  # a customer's terminal: only its own secrets
+    code, output = chat(monkeypatch, f"{WEATHER}\n", "--url", lex_url)
     assert code == 0
+    assert output.splitlines()[0] == f"Lex at {lex_url}: healthy"
+    secrets = json.loads(cli_credentials.read_text())
+    (session_id, secret), *_ = secrets.items()
+    assert f"Session {session_id}." in output
+    assert cli_credentials.stat().st_mode & 0o777 == 0o600
+    # The server shows the session only to the holder of its secret.
+    assert httpx.get(f"{lex_url}/sessions/{session_id}", timeout=10).status_code == 401
+    body = {"query": "show my bookings", "session_id": session_id}
+    assert httpx.post(f"{lex_url}/query", json=body, timeout=10).status_code == 401
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert httpx.get(f"{lex_url}/sessions/{session_id}", headers=auth, timeout=10).is_success
+
     code, output = chat(
-        monkeypatch, "Where is the Miami dealership?\n", "--url", lex_url, "--session", "cli-resume"
+        monkeypatch, "Where is the Miami dealership?\n", "--url", lex_url, "--session", session_id
     )
     assert code == 0
     lines = output.splitlines()
-    assert lines[2] == f"Continuing “{WEATHER}” (1 turn)"
-    assert lines[3] == f"you> {WEATHER}"
-    assert lines[4] == '  ┌─ get_weather(city="Miami")'
-    assert lines[5].startswith("  └─ ✓ The weather in Miami is")
-    assert lines[6].startswith("lex> The weather in Miami is")
+    assert lines[1] == f"Continuing “{WEATHER}” (1 turn)"
+    assert lines[2] == f"you> {WEATHER}"
+    assert lines[3] == '  ┌─ get_weather(city="Miami")'
+    assert lines[4].startswith("  └─ ✓ The weather in Miami is")
+    assert lines[5].startswith("lex> The weather in Miami is")
     assert "you> Where is the Miami dealership?" in lines
     assert any("Phone: +1 (305) 555-0142" in line for line in lines if line.startswith("lex> "))
 

@@ -11,7 +11,7 @@ import pytest
 from api.cli.main import main
 from api.cli.sse import SseLineParser
 from api.cli.studio import port_taken, studio_thread_url
-from tests.support.app_server import ServerFactory
+from tests.support.app_server import OPERATOR, ServerFactory
 from tests.support.live_server import free_port
 from tests.support.scripted_model import ScriptedChatModel, calls, text
 
@@ -24,7 +24,7 @@ def lex(*argv: str) -> tuple[int, str]:
 
 def send(base_url: str, query: str, session_id: str) -> None:
     body = {"query": query, "session_id": session_id}
-    response = httpx.post(f"{base_url}/query", json=body, timeout=30)
+    response = httpx.post(f"{base_url}/query", json=body, headers=OPERATOR, timeout=30)
     assert response.status_code == 200
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.app_server import ServerFactory
+from tests.support.app_server import OPERATOR, ServerFactory
 from tests.support.scripted_model import ScriptedChatModel, calls, text
 from tests.support.sse import parse_like_frontend, parse_sse
 
@@ -130,8 +130,9 @@ def test_cors_preflight_from_the_frontend_origin_succeeds(lex_url: str) -> None:
     assert "POST" in response.headers["access-control-allow-methods"]
 
 
-def test_health_names_the_model_and_the_database(lex_url: str) -> None:
-    body = httpx.get(f"{lex_url}/health").json()
+def test_health_names_the_model_and_the_database_to_the_operator(lex_url: str) -> None:
+    assert httpx.get(f"{lex_url}/health").json() == {"status": "healthy", "offline": True}
+    body = httpx.get(f"{lex_url}/health", headers=OPERATOR).json()
     assert body["status"] == "healthy"
     assert body["database"] == "ok"
     assert body["model"]["provider"] == "offline"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from checkpoints.saver import thread_id_for
-from tests.support.app_server import ServerFactory
+from tests.support.app_server import OPERATOR, ServerFactory
 
 VALID = {"query": "hi", "session_id": "s-good"}
 
@@ -107,7 +107,8 @@ def test_bad_query_requests_are_refused_clearly(
 
 def test_a_good_request_after_bad_ones_still_works(server: tuple[str, Path]) -> None:
     base_url, database = server
-    response = httpx.post(f"{base_url}/query", json=VALID, timeout=30)
+    # As the operator, so the conversation is saved under the id itself.
+    response = httpx.post(f"{base_url}/query", json=VALID, headers=OPERATOR, timeout=30)
     assert response.status_code == 200
     assert saved_checkpoints(database, "s-good") > 0
 

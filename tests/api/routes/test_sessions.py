@@ -31,7 +31,7 @@ from api.sessions.history import (
     thread_config,
 )
 from checkpoints.saver import thread_id_for
-from tests.support.app_server import ServerFactory
+from tests.support.app_server import OPERATOR, ServerFactory
 from tests.support.scripted_model import ScriptedChatModel, calls, text
 from tests.support.sse import SseEvent, parse_like_frontend, parse_sse
 from tests.support.storage import checkpoint_count, on_every_engine, open_database
@@ -66,7 +66,9 @@ END_KEYS_KEPT = ("status", "session_id", "thread_id", "tools", "usage")
 
 def post_query(base_url: str, query: str, session_id: str, **extra: Any) -> httpx.Response:
     body = {"query": query, "session_id": session_id, **extra}
-    response = httpx.post(f"{base_url}/query", json=body, headers=HEADERS, timeout=30)
+    response = httpx.post(
+        f"{base_url}/query", json=body, headers={**HEADERS, **OPERATOR}, timeout=30
+    )
     assert response.status_code == 200, response.text
     return response
 
@@ -116,7 +118,10 @@ def test_replay_yields_the_events_of_the_original_turns(lex_server: ServerFactor
     with lex_server(chat_model=scripted_model()) as base_url:
         originals = scripted_session(base_url, "s-replay")
         response = httpx.get(
-            f"{base_url}/sessions/s-replay/replay", params={"stream_format": "json"}, timeout=30
+            f"{base_url}/sessions/s-replay/replay",
+            params={"stream_format": "json"},
+            headers=OPERATOR,
+            timeout=30,
         )
 
     assert response.status_code == 200
@@ -136,7 +141,7 @@ def test_replay_yields_the_events_of_the_original_turns(lex_server: ServerFactor
 def test_text_replay_reads_like_the_original_stream_to_the_frontend(lex_url: str) -> None:
     queries = ["What's the weather in Miami?", "What is the address of the Miami dealership?"]
     originals = [parse_like_frontend(post_query(lex_url, q, "s-text").text) for q in queries]
-    response = httpx.get(f"{lex_url}/sessions/s-text/replay", timeout=30)
+    response = httpx.get(f"{lex_url}/sessions/s-text/replay", headers=OPERATOR, timeout=30)
     replay = parse_like_frontend(response.text)
 
     def view(messages: list[Any]) -> list[tuple[str, str]]:
@@ -161,7 +166,7 @@ def test_text_replay_reads_like_the_original_stream_to_the_frontend(lex_url: str
 def test_transcript_has_messages_tool_calls_results_and_times(lex_server: ServerFactory) -> None:
     with lex_server(chat_model=scripted_model()) as base_url:
         scripted_session(base_url, "s-transcript")
-        response = httpx.get(f"{base_url}/sessions/s-transcript", timeout=10)
+        response = httpx.get(f"{base_url}/sessions/s-transcript", headers=OPERATOR, timeout=10)
 
     assert response.status_code == 200
     body = response.json()
@@ -190,17 +195,24 @@ def test_sessions_list_newest_first_with_a_cursor(lex_url: str) -> None:
         post_query(lex_url, f"Hello number {n}", f"s-list-{n}")
     post_query(lex_url, "Back again", "s-list-0")
 
-    first = httpx.get(f"{lex_url}/sessions", params={"limit": 2}, timeout=10).json()
+    first = httpx.get(
+        f"{lex_url}/sessions", params={"limit": 2}, headers=OPERATOR, timeout=10
+    ).json()
     assert [s["session_id"] for s in first["sessions"]] == ["s-list-0", "s-list-2"]
     assert first["sessions"][0]["title"] == "Hello number 0"
     assert first["sessions"][0]["turn_count"] == 2
     second = httpx.get(
-        f"{lex_url}/sessions", params={"limit": 2, "cursor": first["next_cursor"]}, timeout=10
+        f"{lex_url}/sessions",
+        params={"limit": 2, "cursor": first["next_cursor"]},
+        headers=OPERATOR,
+        timeout=10,
     ).json()
     assert [s["session_id"] for s in second["sessions"]] == ["s-list-1"]
     assert second["next_cursor"] is None
 
-    bad = httpx.get(f"{lex_url}/sessions", params={"cursor": "garbage"}, timeout=10)
+    bad = httpx.get(
+        f"{lex_url}/sessions", params={"cursor": "garbage"}, headers=OPERATOR, timeout=10
+    )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
 
 
@@ -208,7 +220,9 @@ def test_sessions_list_newest_first_with_a_cursor(lex_url: str) -> None:
 def test_checkpoints_are_listed_oldest_first_with_fork_points(lex_server: ServerFactory) -> None:
     with lex_server(chat_model=scripted_model()) as base_url:
         scripted_session(base_url, "s-checkpoints")
-        response = httpx.get(f"{base_url}/sessions/s-checkpoints/checkpoints", timeout=10)
+        response = httpx.get(
+            f"{base_url}/sessions/s-checkpoints/checkpoints", headers=OPERATOR, timeout=10
+        )
 
     assert response.status_code == 200
     checkpoints = response.json()
@@ -233,14 +247,16 @@ def test_delete_removes_history_and_entry_then_404(
     with lex_server() as base_url:
         post_query(base_url, "What's the weather in Miami?", "s-delete")
         post_query(base_url, "hello", "s-other")
-        deleted = httpx.delete(f"{base_url}/sessions/s-delete", timeout=10)
+        deleted = httpx.delete(f"{base_url}/sessions/s-delete", headers=OPERATOR, timeout=10)
         after = [
-            httpx.get(f"{base_url}/sessions/s-delete{suffix}", timeout=10).status_code
+            httpx.get(
+                f"{base_url}/sessions/s-delete{suffix}", headers=OPERATOR, timeout=10
+            ).status_code
             for suffix in ("", "/replay", "/checkpoints")
         ]
-        again = httpx.delete(f"{base_url}/sessions/s-delete", timeout=10)
-        listed = httpx.get(f"{base_url}/sessions", timeout=10).json()
-        other = httpx.get(f"{base_url}/sessions/s-other", timeout=10)
+        again = httpx.delete(f"{base_url}/sessions/s-delete", headers=OPERATOR, timeout=10)
+        listed = httpx.get(f"{base_url}/sessions", headers=OPERATOR, timeout=10).json()
+        other = httpx.get(f"{base_url}/sessions/s-other", headers=OPERATOR, timeout=10)
 
     assert deleted.status_code == 200
     assert deleted.json() == {"deleted": True, "session_id": "s-delete"}
@@ -262,7 +278,7 @@ def test_delete_removes_history_and_entry_then_404(
     ],
 )
 def test_unknown_sessions_are_404(lex_url: str, method: str, path: str) -> None:
-    response = httpx.request(method, f"{lex_url}{path}", timeout=10)
+    response = httpx.request(method, f"{lex_url}{path}", headers=OPERATOR, timeout=10)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 
@@ -272,7 +288,10 @@ def test_replay_paces_its_events_when_asked(lex_server: ServerFactory) -> None:
         post_query(base_url, "hi", "s-pace")
         started = time.perf_counter()
         response = httpx.get(
-            f"{base_url}/sessions/s-pace/replay", params={"pace_ms": 100}, timeout=10
+            f"{base_url}/sessions/s-pace/replay",
+            params={"pace_ms": 100},
+            headers=OPERATOR,
+            timeout=10,
         )
         elapsed = time.perf_counter() - started
     names = [event.event for event in parse_sse(response.text)]
@@ -369,11 +388,11 @@ def test_a_session_saved_before_the_registry_still_opens_by_id(
         post_query(base_url, "What's the weather in Miami?", "s-legacy")
         with sqlite3.connect(tmp_path / "lex.sqlite") as db:
             db.execute("DELETE FROM sessions")  # as if saved before the registry existed
-        detail = httpx.get(f"{base_url}/sessions/s-legacy", timeout=10)
-        replay = httpx.get(f"{base_url}/sessions/s-legacy/replay", timeout=10)
-        listed = httpx.get(f"{base_url}/sessions", timeout=10).json()
-        deleted = httpx.delete(f"{base_url}/sessions/s-legacy", timeout=10)
-        gone = httpx.get(f"{base_url}/sessions/s-legacy", timeout=10)
+        detail = httpx.get(f"{base_url}/sessions/s-legacy", headers=OPERATOR, timeout=10)
+        replay = httpx.get(f"{base_url}/sessions/s-legacy/replay", headers=OPERATOR, timeout=10)
+        listed = httpx.get(f"{base_url}/sessions", headers=OPERATOR, timeout=10).json()
+        deleted = httpx.delete(f"{base_url}/sessions/s-legacy", headers=OPERATOR, timeout=10)
+        gone = httpx.get(f"{base_url}/sessions/s-legacy", headers=OPERATOR, timeout=10)
 
     assert detail.status_code == 200
     body = detail.json()
@@ -390,9 +409,14 @@ def test_post_query_with_checkpoint_id_forks_the_session(lex_server: ServerFacto
     with lex_server(chat_model=model) as base_url:
         for query in ("I am Ada", "I like blue"):
             httpx.post(
-                f"{base_url}/query", json={"query": query, "session_id": "s-fork"}, timeout=30
+                f"{base_url}/query",
+                json={"query": query, "session_id": "s-fork"},
+                headers=OPERATOR,
+                timeout=30,
             )
-        checkpoints = httpx.get(f"{base_url}/sessions/s-fork/checkpoints", timeout=10).json()
+        checkpoints = httpx.get(
+            f"{base_url}/sessions/s-fork/checkpoints", headers=OPERATOR, timeout=10
+        ).json()
         end_of_first = next(c for c in checkpoints if not c["next"] and c["message_count"] == 2)
         forked = httpx.post(
             f"{base_url}/query",
@@ -401,6 +425,7 @@ def test_post_query_with_checkpoint_id_forks_the_session(lex_server: ServerFacto
                 "session_id": "s-fork",
                 "checkpoint_id": end_of_first["checkpoint_id"],
             },
+            headers=OPERATOR,
             timeout=30,
         )
         other = httpx.post(
@@ -410,10 +435,13 @@ def test_post_query_with_checkpoint_id_forks_the_session(lex_server: ServerFacto
                 "session_id": "s-other",
                 "checkpoint_id": end_of_first["checkpoint_id"],
             },
+            headers=OPERATOR,
             timeout=30,
         )
-        transcript = httpx.get(f"{base_url}/sessions/s-fork", timeout=10).json()
-        after = httpx.get(f"{base_url}/sessions/s-fork/checkpoints", timeout=10).json()
+        transcript = httpx.get(f"{base_url}/sessions/s-fork", headers=OPERATOR, timeout=10).json()
+        after = httpx.get(
+            f"{base_url}/sessions/s-fork/checkpoints", headers=OPERATOR, timeout=10
+        ).json()
 
     assert "Red it is." in "".join(e.data for e in parse_sse(forked.text) if e.event == "chunk")
     assert [m.text for m in model.received[-1][1:]] == ["I am Ada", "Hello Ada.", "I like red"]
@@ -434,9 +462,10 @@ def test_transcript_reads_only_the_head_when_messages_carry_their_time(
         httpx.post(
             f"{base_url}/query",
             json={"query": "What's the weather in Miami?", "session_id": "s-head"},
+            headers=OPERATOR,
             timeout=30,
         )
-        transcript = httpx.get(f"{base_url}/sessions/s-head", timeout=10)
+        transcript = httpx.get(f"{base_url}/sessions/s-head", headers=OPERATOR, timeout=10)
     assert transcript.status_code == 200
     messages = transcript.json()["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant"]

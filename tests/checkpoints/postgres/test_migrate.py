@@ -18,6 +18,7 @@ EXPECTED_TABLES = {
     "checkpoint_migrations",
     "checkpoint_writes",
     "checkpoints",
+    "session_secrets",
     "sessions",
 }
 
