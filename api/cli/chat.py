@@ -370,7 +370,7 @@ class ChatClient:
                     "GET",
                     f"/sessions/{self.session_id}/stream",
                     params={"stream_format": "json"},
-                    headers=headers,
+                    headers={**self.auth, **headers},
                 ) as response:
                     if response.status_code == 404:
                         response.read()
