@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from api.app import create_app
-from tests.support.app_server import FIXED_NOW, isolated_settings
+from tests.support.app_server import FIXED_NOW, OPERATOR, isolated_settings
 from tests.support.live_server import serve
 
 HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
@@ -29,12 +29,16 @@ class MovableClock:
 
 def ask(base_url: str, query: str, session_id: str) -> None:
     body = {"query": query, "session_id": session_id}
-    response = httpx.post(f"{base_url}/query", json=body, headers=HEADERS, timeout=30)
+    response = httpx.post(
+        f"{base_url}/query", json=body, headers={**HEADERS, **OPERATOR}, timeout=30
+    )
     assert response.status_code == 200, response.text
 
 
 def sessions(base_url: str) -> list[str]:
-    listed = httpx.get(f"{base_url}/sessions", params={"limit": 100}, timeout=10).json()
+    listed = httpx.get(
+        f"{base_url}/sessions", headers=OPERATOR, params={"limit": 100}, timeout=10
+    ).json()
     return [s["session_id"] for s in listed["sessions"]]
 
 
@@ -57,7 +61,9 @@ def test_expired_sessions_are_deleted_and_the_file_shrinks(tmp_path: Path) -> No
         while sessions(base_url) != ["recent"] and time.monotonic() < deadline:
             time.sleep(0.1)
         assert sessions(base_url) == ["recent"]
-        assert httpx.get(f"{base_url}/sessions/old-0", timeout=10).status_code == 404
+        assert (
+            httpx.get(f"{base_url}/sessions/old-0", headers=OPERATOR, timeout=10).status_code == 404
+        )
         time.sleep(0.5)  # the sweep that deleted them gives the pages back right after
     assert database.stat().st_size < full / 2
     with closing(sqlite3.connect(database)) as db:
@@ -73,8 +79,12 @@ def test_older_turns_keep_their_end_only(tmp_path: Path) -> None:
         for query in queries:
             ask(base_url, query, "folded")
         time.sleep(0.3)  # folding runs right after each turn, in the background
-        checkpoints = httpx.get(f"{base_url}/sessions/folded/checkpoints", timeout=10).json()
-        transcript = httpx.get(f"{base_url}/sessions/folded", timeout=10).json()["messages"]
+        checkpoints = httpx.get(
+            f"{base_url}/sessions/folded/checkpoints", headers=OPERATOR, timeout=10
+        ).json()
+        transcript = httpx.get(f"{base_url}/sessions/folded", headers=OPERATOR, timeout=10).json()[
+            "messages"
+        ]
     assert [m["text"] for m in transcript if m["role"] == "user"] == queries
     inputs = [c for c in checkpoints if c["source"] == "input"]
     # The two newest turns keep their steps, and the first, which has no earlier end to fold on.

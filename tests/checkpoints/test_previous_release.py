@@ -22,7 +22,7 @@ from tests.checkpoints.fixtures.make_previous_release import (
     FORK_QUERY,
     FORKED_SESSION,
 )
-from tests.support.app_server import ServerFactory
+from tests.support.app_server import OPERATOR, ServerFactory
 from tests.support.sse import parse_like_frontend
 
 EXPECTED = json.loads(FIXTURE.with_name("previous_release_transcripts.json").read_text())
@@ -32,14 +32,16 @@ BOOKED = "SC-ZJNHQR"
 
 
 def transcript(base_url: str, session_id: str) -> list[dict[str, Any]]:
-    response = httpx.get(f"{base_url}/sessions/{session_id}", timeout=10)
+    response = httpx.get(f"{base_url}/sessions/{session_id}", headers=OPERATOR, timeout=10)
     assert response.status_code == 200, response.text
     return [{key: m[key] for key in KEPT_FIELDS} for m in response.json()["messages"]]
 
 
 def ask(base_url: str, query: str, session_id: str, **extra: Any) -> str:
     body = {"query": query, "session_id": session_id, **extra}
-    response = httpx.post(f"{base_url}/query", json=body, headers=HEADERS, timeout=30)
+    response = httpx.post(
+        f"{base_url}/query", json=body, headers={**HEADERS, **OPERATOR}, timeout=30
+    )
     assert response.status_code == 200, response.text
     return response.text
 
@@ -51,7 +53,7 @@ def test_previous_release_database_reads_and_continues(
     with lex_server() as base_url:
         for session_id in (BOOKING_SESSION, FORKED_SESSION):
             assert transcript(base_url, session_id) == EXPECTED[session_id]["messages"]
-        listed = httpx.get(f"{base_url}/sessions", timeout=10).json()["sessions"]
+        listed = httpx.get(f"{base_url}/sessions", headers=OPERATOR, timeout=10).json()["sessions"]
         assert {s["session_id"] for s in listed} == {BOOKING_SESSION, FORKED_SESSION}
 
         # The booking made by the previous release is still there, and the session continues.
@@ -63,12 +65,16 @@ def test_previous_release_database_reads_and_continues(
         added = [m["role"] for m in continued[len(old) :]]
         assert added == ["user", "assistant", "tool", "assistant"]
 
-        replay = httpx.get(f"{base_url}/sessions/{FORKED_SESSION}/replay", timeout=10)
+        replay = httpx.get(
+            f"{base_url}/sessions/{FORKED_SESSION}/replay", headers=OPERATOR, timeout=10
+        )
         turns = [m for m in parse_like_frontend(replay.text) if m.event == "turn"]
         assert [json.loads(t.data)["query"] for t in turns][-1] == FORK_QUERY
 
         # A turn end saved by the previous release is still a fork point.
-        checkpoints = httpx.get(f"{base_url}/sessions/{FORKED_SESSION}/checkpoints").json()
+        checkpoints = httpx.get(
+            f"{base_url}/sessions/{FORKED_SESSION}/checkpoints", headers=OPERATOR
+        ).json()
         assert len(checkpoints) == EXPECTED[FORKED_SESSION]["checkpoints"]
         first_end = next(c for c in checkpoints if not c["next"] and c["step"] > 0)
         assert first_end["message_count"] == 4

@@ -14,7 +14,7 @@ import pytest
 from langchain_groq import ChatGroq
 from pydantic import SecretStr
 
-from tests.support.app_server import ServerFactory
+from tests.support.app_server import OPERATOR, ServerFactory
 from tests.support.fixtures import TEST_API_KEY
 from tests.support.groq_standin import (
     AUTO_REASONING,
@@ -43,7 +43,10 @@ def on_groq(standin: GroqStandIn, **extra: Any) -> dict[str, Any]:
 
 def ask(base_url: str, query: str, session_id: str) -> list[SseEvent]:
     response = httpx.post(
-        f"{base_url}/query", json={"query": query, "session_id": session_id}, timeout=30
+        f"{base_url}/query",
+        headers=OPERATOR,
+        json={"query": query, "session_id": session_id},
+        timeout=30,
     )
     assert response.status_code == 200, response.text
     return parse_sse(response.text)
@@ -88,7 +91,7 @@ def test_a_key_on_todays_catalog_answers_with_a_served_model(
     with lex_server(**on_groq(groq_standin, model_name=model_name)) as base_url:
         tool_turn = ask(base_url, "What's the weather in Miami?", "today-tool")
         plain_turn = ask(base_url, "hello", "today-plain")
-        health = httpx.get(f"{base_url}/health").json()
+        health = httpx.get(f"{base_url}/health", headers=OPERATOR).json()
 
     assert [e.event for e in tool_turn[:2]] == ["tool_use", "tool_output"]
     assert "Miami" in assert_answered(tool_turn)
@@ -117,7 +120,7 @@ def test_an_enterprise_account_keeps_llama(
     groq_standin.serve_models(ENTERPRISE_CATALOG)
     with lex_server(**on_groq(groq_standin)) as base_url:
         assert_answered(ask(base_url, "hello", "enterprise"))
-        health = httpx.get(f"{base_url}/health").json()
+        health = httpx.get(f"{base_url}/health", headers=OPERATOR).json()
     assert health["model"]["name"] == "llama-3.3-70b-versatile"
     assert health["model"]["resolution"]["replaced"] is None
     assert [r.model for r in groq_standin.chat_requests] == ["llama-3.3-70b-versatile"]
@@ -129,8 +132,8 @@ def test_qwen_answers_without_its_reasoning_anywhere(
     groq_standin.serve_models(TODAY_CATALOG)
     with lex_server(**on_groq(groq_standin, model_name=QWEN)) as base_url:
         events = ask(base_url, "What's the weather in Miami?", "qwen")
-        transcript = httpx.get(f"{base_url}/sessions/qwen").json()
-        replay = httpx.get(f"{base_url}/sessions/qwen/replay").text
+        transcript = httpx.get(f"{base_url}/sessions/qwen", headers=OPERATOR).json()
+        replay = httpx.get(f"{base_url}/sessions/qwen/replay", headers=OPERATOR).text
     answer = assert_answered(events)
     assert_no_reasoning(answer)
     assert groq_standin.chat_requests[0].body["reasoning_format"] == "hidden"
@@ -158,8 +161,8 @@ def test_reasoning_a_model_streams_anyway_never_reaches_the_customer(
     groq_standin.script(Text("Sunny in Miami.", reasoning="I think the customer wants sun."))
     with lex_server(chat_model=raw_reasoning_model(groq_standin, model)) as base_url:
         events = ask(base_url, "weather?", "raw")
-        transcript = httpx.get(f"{base_url}/sessions/raw").json()
-        replay = httpx.get(f"{base_url}/sessions/raw/replay").text
+        transcript = httpx.get(f"{base_url}/sessions/raw", headers=OPERATOR).json()
+        replay = httpx.get(f"{base_url}/sessions/raw/replay", headers=OPERATOR).text
     assert assert_answered(events) == "Sunny in Miami."
     for seen in (str(transcript), replay):
         assert "Sunny in Miami." in seen
@@ -175,7 +178,7 @@ def test_a_model_retired_mid_deployment_is_replaced_on_its_first_refusal(
         groq_standin.serve_models(TODAY_CATALOG)  # Groq retires Llama for this account
         assert_answered(ask(base_url, "hello again", "retire"))
         assert_answered(ask(base_url, "and again", "retire"))
-        health = httpx.get(f"{base_url}/health").json()
+        health = httpx.get(f"{base_url}/health", headers=OPERATOR).json()
     assert [r.model for r in groq_standin.chat_requests] == [
         "llama-3.3-70b-versatile",
         "llama-3.3-70b-versatile",  # 404 model_not_found, retried once on the next model
@@ -193,9 +196,9 @@ def test_a_failed_listing_starts_with_the_chain_and_switches_at_run_time(
     groq_standin.serve_models(TODAY_CATALOG)
     groq_standin.listing_error = Error.internal_server_error()
     with lex_server(**on_groq(groq_standin)) as base_url:
-        before = httpx.get(f"{base_url}/health").json()
+        before = httpx.get(f"{base_url}/health", headers=OPERATOR).json()
         assert_answered(ask(base_url, "hello", "unlisted"))
-        after = httpx.get(f"{base_url}/health").json()
+        after = httpx.get(f"{base_url}/health", headers=OPERATOR).json()
     assert before["model"]["resolution"]["served_listed"] is False
     assert "could not list" in before["model"]["warning"]
     assert [r.model for r in groq_standin.chat_requests] == [
@@ -212,7 +215,7 @@ def test_strict_mode_refuses_to_substitute(
     settings = on_groq(groq_standin, model_name="llama-3.3-70b-versatile", model_strict=True)
     with lex_server(**settings) as base_url:
         events = ask(base_url, "hello", "strict")
-        health = httpx.get(f"{base_url}/health").json()
+        health = httpx.get(f"{base_url}/health", headers=OPERATOR).json()
     assert [e.event for e in events][-2:] == ["error", "end"]
     assert health["status"] == "degraded"
     assert "MODEL_STRICT" in health["model"]["resolution"]["reason"]
@@ -228,7 +231,7 @@ def test_the_recheck_absorbs_a_retirement_without_a_turn(
         deadline = time.monotonic() + 5
         name = ""
         while time.monotonic() < deadline and name != GPT_OSS_120B:
-            name = httpx.get(f"{base_url}/health").json()["model"]["name"]
+            name = httpx.get(f"{base_url}/health", headers=OPERATOR).json()["model"]["name"]
             time.sleep(0.05)
     assert name == GPT_OSS_120B
     assert groq_standin.chat_requests == []
