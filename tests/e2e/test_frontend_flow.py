@@ -48,7 +48,11 @@ def test_the_frontend_chats_over_several_turns_with_tool_cards(lex_url: str) -> 
             client, "Which times are free at the Miami dealership tomorrow?", session_id
         )
         booking = send_like_frontend(client, "Book 10:00 for a SuperCar GT", session_id)
-        cancel = send_like_frontend(client, "cancel it", session_id)
+        booked = cards(booking)["schedule_appointment"]
+        assert isinstance(booked, dict)
+        cancel = send_like_frontend(
+            client, f"Cancel appointment {booked['confirmation_id']}", session_id
+        )
 
     for turn in (weather, slots, booking, cancel):
         assert turn[-1] == FrontendMessage("end", "")
