@@ -33,7 +33,7 @@ from langchain_groq import ChatGroq
 from agent.prompts import build_system_prompt
 from agent.trimming import trim_for_model
 from api.cli.sse import SseLineParser
-from bench.processes import BENCH_API_KEY
+from bench.processes import BENCH_ADMIN_TOKEN, BENCH_API_KEY
 from tools import InMemoryAppointmentBook, SimulatedWeather, ToolServices, build_tools
 from tools.domain.directory import directory_prompt_lines
 
@@ -81,6 +81,10 @@ async def _sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]
             yield event.event, event.data
 
 
+OPERATOR_HEADERS = {"Authorization": f"Bearer {BENCH_ADMIN_TOKEN}"}
+"""Sent by the benchmark's client: its sessions are saved under their ids and read back by id."""
+
+
 class LexClient:
     """`POST /query` in the JSON stream format."""
 
@@ -98,7 +102,9 @@ class LexClient:
         first: float | None = None
         started = time.perf_counter()
         try:
-            async with self.http.stream("POST", self.url, json=body) as response:
+            async with self.http.stream(
+                "POST", self.url, json=body, headers=OPERATOR_HEADERS
+            ) as response:
                 if response.status_code != 200:
                     await response.aread()
                     return TurnTiming(

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_API_KEY = "gsk_bench_standin_key"
+BENCH_ADMIN_TOKEN = "bench-operator-token"
+"""The measured server's operator token: the benchmark reads its sessions back by id."""
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 
@@ -196,6 +198,7 @@ def start_lex(
         **groq_env(standin_url),
         "DATABASE_URL": f"sqlite:///{database}",
         "LOG_LEVEL": "INFO",
+        "ADMIN_TOKEN": BENCH_ADMIN_TOKEN,
         **(extra_env or {}),
     }
     argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]

@@ -19,7 +19,14 @@ from typing import Any
 
 import httpx
 
-from bench.clients import LexClient, RequestReplay, TurnClient, TurnKind, TurnTiming
+from bench.clients import (
+    OPERATOR_HEADERS,
+    LexClient,
+    RequestReplay,
+    TurnClient,
+    TurnKind,
+    TurnTiming,
+)
 from bench.load import (
     LoadResult,
     always,
@@ -203,7 +210,7 @@ async def listing_times(lex: LexClient, session_id: str) -> ListingTimes:
         spent: list[float] = []
         for _ in range(LISTING_SAMPLES):
             started = time.perf_counter()
-            response = await lex.http.get(base + path, params=params)
+            response = await lex.http.get(base + path, params=params, headers=OPERATOR_HEADERS)
             spent.append(time.perf_counter() - started)
             response.raise_for_status()
         return milliseconds(statistics.median(spent)) or 0.0
