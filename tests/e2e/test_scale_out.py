@@ -28,6 +28,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests.support.app_server import OPERATOR
 from tests.support.engines import fresh_key_prefix, fresh_schema, running_in_ci
 from tests.support.lex_process import LexProcess, lex_env, lex_processes, spawn
 from tests.support.live_server import free_port
@@ -103,7 +104,7 @@ def open_stream(
             url,
             json=body or None,
             params=JSON if method == "GET" else None,
-            headers=headers,
+            headers={**OPERATOR, **(headers or {})},
         ) as response,
     ):
         assert response.status_code == 200, response.read()
@@ -113,6 +114,7 @@ def open_stream(
 def post_query(process: LexProcess, query: str, session_id: str) -> list[SseEvent]:
     response = httpx.post(
         f"{process.url}/query",
+        headers=OPERATOR,
         json={"query": query, "session_id": session_id, **JSON},
         timeout=30,
     )
@@ -121,7 +123,9 @@ def post_query(process: LexProcess, query: str, session_id: str) -> list[SseEven
 
 
 def rejoin(process: LexProcess, session_id: str) -> list[SseEvent]:
-    response = httpx.get(f"{process.url}/sessions/{session_id}/stream", params=JSON, timeout=30)
+    response = httpx.get(
+        f"{process.url}/sessions/{session_id}/stream", headers=OPERATOR, params=JSON, timeout=30
+    )
     assert response.status_code == 200, response.text
     return parse_sse(response.text)
 
@@ -136,7 +140,7 @@ def sequence(event: SseEvent) -> int:
 
 
 def transcript_queries(process: LexProcess, session_id: str) -> list[str]:
-    detail = httpx.get(f"{process.url}/sessions/{session_id}", timeout=10).json()
+    detail = httpx.get(f"{process.url}/sessions/{session_id}", headers=OPERATOR, timeout=10).json()
     return [m["text"] for m in detail["messages"] if m["role"] == "user"]
 
 
@@ -171,7 +175,10 @@ def test_a_second_message_on_b_while_a_answers_is_refused(
     with open_stream("POST", f"{a.url}/query", query=WEATHER, session_id=session, **JSON) as live:
         next(live)
         busy = httpx.post(
-            f"{b.url}/query", json={"query": ADDRESS, "session_id": session}, timeout=10
+            f"{b.url}/query",
+            headers=OPERATOR,
+            json={"query": ADDRESS, "session_id": session},
+            timeout=10,
         )
         rest = list(live)
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "session_busy"
@@ -212,14 +219,14 @@ def test_cancel_on_b_ends_the_stream_on_a_within_a_second_with_a_repaired_histor
     with open_stream("POST", f"{a.url}/query", query=WEATHER, session_id=session, **JSON) as live:
         before = [next(live) for _ in range(3)]
         asked = time.monotonic()
-        cancelled = httpx.post(f"{b.url}/sessions/{session}/cancel", timeout=10)
+        cancelled = httpx.post(f"{b.url}/sessions/{session}/cancel", headers=OPERATOR, timeout=10)
         rest = list(live)
         took = time.monotonic() - asked
     assert cancelled.status_code == 200 and cancelled.json()["cancelled"] is True
     assert rest[-1].event == "end" and rest[-1].json()["status"] == "cancelled"
     assert took < 1.0, f"the stream on A ended {took:.2f} s after the stop on B"
     shown = answer(before + rest)
-    detail = httpx.get(f"{b.url}/sessions/{session}", timeout=10).json()
+    detail = httpx.get(f"{b.url}/sessions/{session}", headers=OPERATOR, timeout=10).json()
     roles = [m["role"] for m in detail["messages"]]
     assert roles == ["user", "assistant", "tool", "assistant"]
     assert detail["messages"][-1]["text"] == shown.strip()
@@ -306,7 +313,10 @@ def test_five_processes_starting_together_on_an_empty_database_all_become_health
             ("p1", "p2", "p3", "p4", "p5"),
         ) as processes,
     ):
-        healths = [httpx.get(f"{p.url}/health", timeout=5).json() for p in processes.values()]
+        healths = [
+            httpx.get(f"{p.url}/health", headers=OPERATOR, timeout=5).json()
+            for p in processes.values()
+        ]
     assert [(h["status"], h["database"], h["coordination"]) for h in healths] == [
         ("healthy", "ok", "ok")
     ] * 5

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.app_server import TEST_ADMIN_TOKEN
 from tests.support.live_server import free_port
 
 STARTUP_TIMEOUT_S = 60.0
@@ -80,15 +81,20 @@ class LexProcess:
             self.kill()
 
 
+TEST_BINDING_KEY = "test-binding-key"
+
+
 def lex_env(settings: Mapping[str, str]) -> dict[str, str]:
     """A Lex process's environment: this one's, minus Lex and Groq settings, plus `settings`."""
     inherited = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("GROQ_", "LEX_", "MODEL_"))
-        and key not in {"DATABASE_URL", "REDIS_URL", "WORKERS", "ON_BUSY"}
+        and key not in {"DATABASE_URL", "REDIS_URL", "WORKERS", "ON_BUSY", "ADMIN_TOKEN"}
     }
-    return {**inherited, "MODEL_PROVIDER": "offline", "LOG_LEVEL": "WARNING", **settings}
+    # Replicas share the operator's token and the binding key, as a deployment must.
+    shared = {"ADMIN_TOKEN": TEST_ADMIN_TOKEN, "SESSION_BINDING_KEY": TEST_BINDING_KEY}
+    return {**inherited, "MODEL_PROVIDER": "offline", "LOG_LEVEL": "WARNING", **shared, **settings}
 
 
 def spawn(
