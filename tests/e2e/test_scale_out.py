@@ -420,7 +420,9 @@ def test_tokens_through_nginx_arrive_as_they_are_made(
         ) as live:
             for event in live:
                 arrivals.append((time.monotonic() - started, event))
-        rejoined = httpx.get(f"{proxy}/sessions/{session}/stream", params=JSON, timeout=30)
+        rejoined = httpx.get(
+            f"{proxy}/sessions/{session}/stream", headers=OPERATOR, params=JSON, timeout=30
+        )
     chunks = [at for at, event in arrivals if event.event == "chunk"]
     assert arrivals[-1][1].event == "end"
     assert len(chunks) >= 10
