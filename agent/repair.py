@@ -14,10 +14,13 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
 
+from agent.tool_calls import FOR_THE_MODEL
+
 INTERRUPTED_TOOL_RESULT = (
     "Error: this tool call was interrupted before its result came back, so its outcome is "
-    "unknown. Do not repeat it blindly: for a booking or a cancellation, check the customer's "
-    "appointments with list_my_appointments first, then tell the customer what happened."
+    f"unknown.{FOR_THE_MODEL} do not repeat it blindly: for a booking or a cancellation, check "
+    "the customer's appointments with list_my_appointments first, then tell the customer what "
+    "happened."
 )
 
 

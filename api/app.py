@@ -32,6 +32,7 @@ from api.local_secrets import BINDING_KEY_FILE, admin_token_path, read_or_create
 from api.maintenance import Maintenance
 from api.origins import CorsForPublicRoutes
 from api.process_lock import check_workers, lock_path_for, single_process_lock
+from api.rate_limits import LibraryLimits, LimitRules, TurnSlots
 from api.routes import health, page, query, sessions, turns
 from api.routes import metrics as metrics_route
 from api.services import LexServices
@@ -135,6 +136,8 @@ async def open_services(
         storage,
         maintenance,
         server_secrets(settings),
+        build_limits(settings),
+        TurnSlots(settings.max_running_turns),
     )
 
 
@@ -179,6 +182,17 @@ def single_process_lock_for(settings: Settings) -> AbstractContextManager[None]:
         return single_process_lock(lock_path_for(settings.database_url, None), "this database")
     database = sqlite_path(settings.database_url)
     return single_process_lock(lock_path_for(settings.database_url, database), str(database))
+
+
+def build_limits(settings: Settings) -> LibraryLimits:
+    """Returns the abuse limits the settings ask for, counted where `limits_storage_url` says."""
+    rules = LimitRules(
+        query_rate=settings.query_rate_limit,
+        session_turns=settings.session_turn_limit,
+        daily_tokens=settings.daily_token_budget,
+    )
+    prefix = f"{settings.redis_key_prefix}limits"
+    return LibraryLimits(rules, settings.limits_storage_url, key_prefix=prefix)
 
 
 def server_secrets(settings: Settings) -> ServerSecrets:

@@ -11,6 +11,7 @@ from langgraph.graph.state import CompiledStateGraph
 from api.auth import ServerSecrets
 from api.chat_models import ChatModelChoice
 from api.maintenance import Maintenance
+from api.rate_limits import Limits, TurnSlots
 from api.settings import Settings
 from api.turns.coordination.base import TurnCoordinator
 from api.turns.executor import ModelHealth, TurnExecutor
@@ -32,6 +33,8 @@ class LexServices:
     storage: Storage
     maintenance: Maintenance
     secrets: ServerSecrets
+    limits: Limits
+    turn_slots: TurnSlots
 
     @property
     def sessions(self) -> SessionRegistry:

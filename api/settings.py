@@ -151,6 +151,30 @@ class Settings(BaseSettings):
         description="Where the generated admin token and binding key are kept; default: the "
         "folder of the SQLite file, else ./data.",
     )
+    query_rate_limit: str = Field(
+        default="30/minute",
+        description="Messages one client (address) may send to POST /query, e.g. 30/minute; "
+        "none: no limit. The operator is not limited.",
+    )
+    session_turn_limit: str = Field(
+        default="120/hour", description="Turns one session may run, e.g. 120/hour; none: no limit."
+    )
+    daily_token_budget: int = Field(
+        default=10_000_000,
+        ge=0,
+        description="Model tokens per day over all sessions; past it Lex answers politely without "
+        "calling the model. 0: no budget.",
+    )
+    max_running_turns: int = Field(
+        default=64,
+        ge=1,
+        description="Turns one process runs at once; more get 503 with Retry-After.",
+    )
+    rate_limit_storage_url: str | None = Field(
+        default=None,
+        description="Where the limits are counted: memory://, or redis://... (shared by "
+        "replicas); default: REDIS_URL when set, else memory.",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated addresses of reverse proxies whose X-Forwarded-For is "
@@ -239,3 +263,8 @@ class Settings(BaseSettings):
         if self.database_url.startswith(SQLITE_URL_PREFIX):
             return sqlite_path(self.database_url).parent
         return DEFAULT_DATA_DIR
+
+    @property
+    def limits_storage_url(self) -> str:
+        """Where the abuse limits are counted: the setting, else Redis when used, else memory."""
+        return self.rate_limit_storage_url or self.redis_url or "memory://"

@@ -199,6 +199,9 @@ def start_lex(
         "DATABASE_URL": f"sqlite:///{database}",
         "LOG_LEVEL": "INFO",
         "ADMIN_TOKEN": BENCH_ADMIN_TOKEN,
+        "QUERY_RATE_LIMIT": "none",  # the benchmark is one client sending thousands of turns
+        "SESSION_TURN_LIMIT": "none",
+        "MAX_RUNNING_TURNS": "1000",
         **(extra_env or {}),
     }
     argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]

@@ -7,19 +7,25 @@ not stop the turn (it can rejoin through `GET /sessions/{id}/stream`).
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sse_starlette import EventSourceResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api.auth import Role
+from api.auth import Role, bearer_token, client_address, is_admin
 from api.customers import booking_owner
 from api.deps import ServicesDep, query_conversation
 from api.errors import ApiError
+from api.rate_limits import MeteredSink
 from api.schemas.query import ErrorResponse, QueryRequest
+from api.services import LexServices
 from api.sessions.history import fork_config
-from api.stream.response import follow_run
-from api.turns.coordination.base import SessionBusy
+from api.stream.events import TextChunk, TurnEnd, TurnEvent
+from api.stream.response import STREAM_HEADERS, follow_run
+from api.stream.sse import SSE_LINE_SEPARATOR, StreamFormat, to_sse
+from api.turns.coordination.base import Executor, SessionBusy, TurnSink, WaitTurn
 from api.turns.executor import TurnRequest
 from checkpoints.saver import thread_id_for
 
@@ -28,6 +34,51 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["chat"])
 
 BUSY_RETRY_AFTER_S = 2
+CLIENT_LIMITED = "You are sending messages faster than Lex can answer; wait a moment."
+SESSION_LIMITED = "This conversation has reached its limit of messages for now; try again later."
+BUDGET_SPENT_TEXT = (
+    "Lex has answered a great many questions today and is resting until tomorrow. For a test "
+    "drive or anything urgent, please call your SuperCar dealership."
+)
+
+
+async def refuse_when_over(wait_s: float | None, message: str) -> None:
+    """Raises 429 with Retry-After when a limit says to wait.
+
+    Raises:
+        ApiError: 429 when `wait_s` is not None.
+    """
+    if wait_s is not None:
+        raise ApiError(429, "rate_limited", message, headers={"Retry-After": str(int(wait_s))})
+
+
+def metered(services: LexServices, execute: Executor) -> Executor:
+    """Wraps a turn so its slot is given back and its tokens counted against the daily budget."""
+
+    async def run(sink: TurnSink, wait_turn: WaitTurn | None) -> None:
+        meter = MeteredSink(sink)
+        try:
+            await execute(meter, wait_turn)
+        finally:
+            services.turn_slots.give_back()
+            await services.limits.spend_tokens(meter.tokens)
+
+    return run
+
+
+def budget_spent_answer(session_id: str, stream_format: StreamFormat) -> EventSourceResponse:
+    """A polite answer, without calling the model, once the day's token budget is spent."""
+    run_id = str(uuid.uuid4())
+    events: list[TurnEvent] = [
+        TextChunk(BUDGET_SPENT_TEXT, None),
+        TurnEnd("completed", session_id, {"limited": "daily_token_budget"}),
+    ]
+
+    async def stream() -> AsyncIterator[ServerSentEvent]:
+        for sequence, event in enumerate(events):
+            yield to_sse(event, stream_format, event_id=f"{run_id}:{sequence}")
+
+    return EventSourceResponse(stream(), sep=SSE_LINE_SEPARATOR, headers=STREAM_HEADERS)
 
 
 @router.post(
@@ -40,6 +91,8 @@ BUSY_RETRY_AFTER_S = 2
         409: {"model": ErrorResponse, "description": "The session is still answering."},
         413: {"model": ErrorResponse, "description": "The body is too large."},
         404: {"model": ErrorResponse, "description": "checkpoint_id is not of this session."},
+        429: {"model": ErrorResponse, "description": "Too many messages; see Retry-After."},
+        503: {"model": ErrorResponse, "description": "Too many turns running; see Retry-After."},
         415: {"model": ErrorResponse, "description": "The body is not JSON."},
         422: {"model": ErrorResponse, "description": "The request is invalid."},
     },
@@ -57,7 +110,17 @@ async def query(body: QueryRequest, request: Request, services: ServicesDep) -> 
             "query_too_long",
             f"query is {len(body.query)} characters long; the limit is {settings.max_query_chars}.",
         )
+    operator = is_admin(bearer_token(request), services.secrets)
+    if not operator:
+        client = client_address(request, settings.trusted_proxy_list)
+        await refuse_when_over(await services.limits.client_query(client), CLIENT_LIMITED)
     conversation = await query_conversation(body.session_id, request, services)
+    if not operator:
+        await refuse_when_over(
+            await services.limits.session_turn(conversation.key), SESSION_LIMITED
+        )
+    if not await services.limits.tokens_left():
+        return budget_spent_answer(body.session_id, body.stream_format)
     if conversation.role is Role.CLIENT and body.checkpoint_id is not None:
         raise ApiError(
             403,
@@ -83,9 +146,19 @@ async def query(body: QueryRequest, request: Request, services: ServicesDep) -> 
         config=overrides,
         key=conversation.key,
     )
+    if not services.turn_slots.try_take():
+        raise ApiError(
+            503,
+            "server_busy",
+            "Lex is answering as many customers as it can right now; try again in a moment.",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+        )
     try:
-        run = await services.turns.start(conversation.key, services.executor.for_request(turn))
+        run = await services.turns.start(
+            conversation.key, metered(services, services.executor.for_request(turn))
+        )
     except SessionBusy:
+        services.turn_slots.give_back()
         raise ApiError(
             409,
             "session_busy",

@@ -12,6 +12,7 @@ from typing import Any
 
 from langchain_core.messages import ToolMessage
 
+from agent.tool_calls import FOR_THE_MODEL
 from api.stream.events import ToolOutput
 from tools.domain.appointment_book import NOTHING_BOOKED
 from tools.names import CHECK_APPOINTMENT_AVAILABILITY, SCHEDULE_APPOINTMENT
@@ -19,7 +20,8 @@ from tools.names import CHECK_APPOINTMENT_AVAILABILITY, SCHEDULE_APPOINTMENT
 
 def tool_error_text(message: ToolMessage) -> str:
     """Returns the error of a failed tool call without the model-facing prefix."""
-    return message.text.removeprefix("Error: ").strip() or "The tool did not answer."
+    customer_part = message.text.removeprefix("Error: ").split(FOR_THE_MODEL, 1)[0]
+    return customer_part.strip() or "The tool did not answer."
 
 
 def card_output(message: ToolMessage, args: dict[str, Any]) -> Any:

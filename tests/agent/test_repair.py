@@ -23,7 +23,7 @@ def test_dangling_calls_of_the_last_assistant_message_get_error_results() -> Non
     closing = close_dangling_tool_calls(history)
     assert [m.tool_call_id for m in closing] == ["b"]
     assert closing[0].status == "error"
-    assert "Do not repeat it blindly" in closing[0].text
+    assert "do not repeat it blindly" in closing[0].text
     assert closing[0].name == "schedule_appointment"
 
 

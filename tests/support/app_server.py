@@ -45,6 +45,8 @@ def isolated_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "groq_api_key": None,
         "model_recheck_interval_s": 0,
         "admin_token": TEST_ADMIN_TOKEN,
+        "query_rate_limit": "none",
+        "session_turn_limit": "none",
         "data_dir": str(tmp_path / "data"),
         **overrides,
     }

@@ -93,7 +93,12 @@ def lex_env(settings: Mapping[str, str]) -> dict[str, str]:
         and key not in {"DATABASE_URL", "REDIS_URL", "WORKERS", "ON_BUSY", "ADMIN_TOKEN"}
     }
     # Replicas share the operator's token and the binding key, as a deployment must.
-    shared = {"ADMIN_TOKEN": TEST_ADMIN_TOKEN, "SESSION_BINDING_KEY": TEST_BINDING_KEY}
+    shared = {
+        "ADMIN_TOKEN": TEST_ADMIN_TOKEN,
+        "SESSION_BINDING_KEY": TEST_BINDING_KEY,
+        "QUERY_RATE_LIMIT": "none",
+        "SESSION_TURN_LIMIT": "none",
+    }
     return {**inherited, "MODEL_PROVIDER": "offline", "LOG_LEVEL": "WARNING", **shared, **settings}
 
 

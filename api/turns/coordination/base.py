@@ -12,6 +12,8 @@ from typing import Literal, Protocol
 from api.stream.events import TurnEvent
 
 OnBusy = Literal["reject", "enqueue"]
+MAX_EVENT_ID_CHARS = 128
+"""Longest `Last-Event-ID` read; ours are a UUID, a colon and a number."""
 MAX_QUEUED_TURNS = 3
 """With ON_BUSY=enqueue, messages that may wait behind a session's running turn."""
 
@@ -107,9 +109,10 @@ class TurnCoordinator(Protocol):
 
 def parse_event_id(last_event_id: str | None) -> tuple[str, int] | None:
     """Splits `<run_id>:<sequence>` into its parts; None for anything else."""
-    if not last_event_id:
+    if not last_event_id or len(last_event_id) > MAX_EVENT_ID_CHARS:
         return None
     run_id, _, sequence = last_event_id.rpartition(":")
-    if not run_id or not sequence.isdigit():
+    # ASCII digits only: "²".isdigit() is True, and int() of it (or of 5,000 digits) raises.
+    if not run_id or not (sequence.isascii() and sequence.isdigit()):
         return None
     return run_id, int(sequence)

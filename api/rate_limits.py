@@ -1,0 +1,174 @@
+"""Abuse limits on turns: per client, per session, and a daily model-token budget.
+
+Each turn costs model calls (Groq bills them), so one client must not run hundreds a second, one
+session must not run forever, and a day's spend has a ceiling. Counts live in the `limits`
+library's storage, in memory by default or in Redis (`RATE_LIMIT_STORAGE_URL=redis://...`), so
+several replicas share one count. Fixed windows: cheap (one increment per check) and good enough
+for abuse, which is far over any limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from limits import RateLimitItem, RateLimitItemPerDay, parse
+from limits.aio.storage import Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.storage import storage_from_string
+
+from api.stream.events import TurnEnd, TurnEvent
+from api.turns.coordination.base import TurnSink
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX: Final = "lex-limits"
+MEMORY_URL: Final = "memory://"
+ASYNC_SCHEME_PREFIX: Final = "async+"
+TOKEN_BUDGET_KEY: Final = "model-tokens"
+OFF: Final = frozenset({"", "none", "off"})
+"""Values of a rate setting that turn that limit off."""
+
+
+class Limits(Protocol):
+    """What the routes ask of the limiter; each answer is None (go on) or seconds to wait."""
+
+    async def client_query(self, client: str) -> float | None:
+        """Counts one message from `client`; seconds until it may send again when over."""
+        ...
+
+    async def session_turn(self, session_key: str) -> float | None:
+        """Counts one turn of a session; seconds until it may run another when over."""
+        ...
+
+    async def tokens_left(self) -> bool:
+        """Whether today's model-token budget has any left."""
+        ...
+
+    async def spend_tokens(self, tokens: int) -> None:
+        """Counts tokens a turn used against today's budget."""
+        ...
+
+
+@dataclass(frozen=True)
+class LimitRules:
+    """The limits, as the settings give them.
+
+    Attributes:
+        query_rate: Messages per client, in the `limits` notation ("30/minute"); "" for none.
+        session_turns: Turns per session, e.g. "120/hour"; "" for none.
+        daily_tokens: Model tokens per day over all sessions; 0 for no budget.
+    """
+
+    query_rate: str
+    session_turns: str
+    daily_tokens: int
+
+
+def async_storage_url(url: str) -> str:
+    """Returns the `limits` async storage URL of `memory://` or a `redis://` URL."""
+    return url if url.startswith(ASYNC_SCHEME_PREFIX) else ASYNC_SCHEME_PREFIX + url
+
+
+class LibraryLimits:
+    """`Limits` over the `limits` library's fixed-window limiter.
+
+    Args:
+        rules: The limits.
+        storage_url: `memory://`, or `redis://host:port/db` shared by every replica.
+        key_prefix: Prefix of the counters' keys (one per deployment, or per test).
+    """
+
+    def __init__(
+        self, rules: LimitRules, storage_url: str = MEMORY_URL, *, key_prefix: str = KEY_PREFIX
+    ) -> None:
+        options: dict[str, str] = {}
+        if not storage_url.startswith(MEMORY_URL):
+            options = {"implementation": "redispy", "key_prefix": key_prefix}
+        storage = storage_from_string(async_storage_url(storage_url), **options)
+        if not isinstance(storage, Storage):  # pragma: no cover - the async+ scheme gives one
+            raise TypeError(f"not an async limits storage: {storage_url}")
+        self.storage = storage
+        self._limiter = FixedWindowRateLimiter(self.storage)
+        self._query = None if rules.query_rate.lower() in OFF else parse(rules.query_rate)
+        self._session = None if rules.session_turns.lower() in OFF else parse(rules.session_turns)
+        self._tokens = RateLimitItemPerDay(rules.daily_tokens) if rules.daily_tokens else None
+        self._prefix = key_prefix
+
+    async def _hit(self, item: RateLimitItem | None, *identifiers: str) -> float | None:
+        if item is None:
+            return None
+        if await self._limiter.hit(item, self._prefix, *identifiers):
+            return None
+        stats = await self._limiter.get_window_stats(item, self._prefix, *identifiers)
+        return max(1.0, math.ceil(stats.reset_time - time.time()))
+
+    async def client_query(self, client: str) -> float | None:
+        """Counts one message from `client`; seconds until it may send again when over."""
+        return await self._hit(self._query, "client", client)
+
+    async def session_turn(self, session_key: str) -> float | None:
+        """Counts one turn of a session; seconds until it may run another when over."""
+        return await self._hit(self._session, "session", session_key)
+
+    async def tokens_left(self) -> bool:
+        """Whether today's model-token budget has any left."""
+        if self._tokens is None:
+            return True
+        return await self._limiter.test(self._tokens, self._prefix, TOKEN_BUDGET_KEY)
+
+    async def spend_tokens(self, tokens: int) -> None:
+        """Counts tokens a turn used against today's budget."""
+        if self._tokens is None or tokens <= 0:
+            return
+        await self._limiter.hit(self._tokens, self._prefix, TOKEN_BUDGET_KEY, cost=tokens)
+
+
+class TurnSlots:
+    """A cap on the turns this process runs at once: past it, refuse before any model call.
+
+    Args:
+        limit: Most turns running (or queued) at once.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_use = 0
+
+    def try_take(self) -> bool:
+        """Takes a slot; False when all are in use."""
+        if self.in_use >= self.limit:
+            return False
+        self.in_use += 1
+        return True
+
+    def give_back(self) -> None:
+        """Returns a slot taken by `try_take`."""
+        self.in_use = max(0, self.in_use - 1)
+
+
+class MeteredSink:
+    """A turn's sink that also notes the tokens its `end` reports, for the daily budget.
+
+    Args:
+        sink: Where the events really go.
+    """
+
+    def __init__(self, sink: TurnSink) -> None:
+        self._sink = sink
+        self.tokens = 0
+
+    @property
+    def run_id(self) -> str:
+        """The turn's id."""
+        return self._sink.run_id
+
+    def publish(self, event: TurnEvent) -> None:
+        """Passes the event on; an `end` also tells how many tokens the turn used."""
+        self._sink.publish(event)
+        if isinstance(event, TurnEnd):
+            usage = event.details.get("usage") or {}
+            self.tokens = int(usage.get("total_tokens", 0)) if isinstance(usage, dict) else 0

@@ -1,0 +1,64 @@
+"""Attacks on capacity: floods of turns from one client, one session, or past the day's budget.
+
+Each turn costs model calls; these limits refuse the excess before any model call.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.security.attacks import ATTACKER_HEADERS, FRONTEND_HEADERS, ask, events
+from tests.support.app_server import OPERATOR, ServerFactory
+from tests.support.scripted_model import ScriptedChatModel, text
+
+
+def test_one_client_cannot_flood_queries(lex_server: ServerFactory) -> None:
+    model = ScriptedChatModel(script=[text("Hi.")] * 10)
+    with lex_server(chat_model=model, query_rate_limit="3/minute") as base_url:
+        statuses = [
+            ask(base_url, "hello", f"flood-{n}", ATTACKER_HEADERS).status_code for n in range(6)
+        ]
+        refused = ask(base_url, "hello", "flood-x", ATTACKER_HEADERS)
+        operator = ask(base_url, "hello", "ops", OPERATOR)
+    assert statuses == [200, 200, 200, 429, 429, 429]
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert operator.status_code == 200  # the operator is not limited
+    assert len(model.received) == 4  # 3 + the operator's: the refused never reached the model
+
+
+def test_one_session_cannot_run_turns_without_end(lex_server: ServerFactory) -> None:
+    with lex_server(session_turn_limit="2/hour") as base_url:
+        statuses = [
+            ask(base_url, "hello", "busy-session", FRONTEND_HEADERS).status_code for _ in range(3)
+        ]
+        other = ask(base_url, "hello", "another-session", FRONTEND_HEADERS)
+    assert statuses == [200, 200, 429]
+    assert other.status_code == 200
+
+
+def test_past_the_daily_budget_lex_answers_politely_without_the_model(
+    lex_server: ServerFactory,
+) -> None:
+    model = ScriptedChatModel(script=[text("The first answer.")] * 5)
+    with lex_server(chat_model=model, daily_token_budget=1) as base_url:
+        first = events(ask(base_url, "hello", "budget", FRONTEND_HEADERS))
+        second = events(ask(base_url, "hello again", "budget", FRONTEND_HEADERS))
+    assert "The first answer." in "".join(e.json()["text"] for e in first if e.event == "chunk")
+    chunks = [e.json()["text"] for e in second if e.event == "chunk"]
+    assert chunks and "resting until tomorrow" in chunks[0]
+    assert second[-1].event == "end"
+    assert len(model.received) == 1
+
+
+def test_a_full_server_refuses_with_503_before_any_model_call(lex_server: ServerFactory) -> None:
+    with lex_server(max_running_turns=1, offline_token_delay_s=0.05) as base_url:
+        body = {"query": "hello", "session_id": "long-answer"}
+        with httpx.stream(
+            "POST", f"{base_url}/query", json=body, headers=ATTACKER_HEADERS, timeout=30
+        ) as running:
+            assert running.status_code == 200
+            refused = ask(base_url, "hello", "second", FRONTEND_HEADERS)
+            running.read()
+        after = ask(base_url, "hello", "third", FRONTEND_HEADERS)
+    assert refused.status_code == 503 and refused.headers["Retry-After"]
+    assert after.status_code == 200  # the slot came back when the turn ended
