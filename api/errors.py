@@ -63,6 +63,13 @@ def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[str, list[
     """Returns a one-sentence summary and a per-field list of validation problems."""
     details = []
     for error in errors:
+        if error.get("type") == "json_invalid":
+            # FastAPI locates a JSON syntax error by character offset, which is no field.
+            position = next((p for p in error.get("loc", ()) if isinstance(p, int)), None)
+            where = f" at character {position}" if position is not None else ""
+            problem = f"the body is not valid JSON{where}: {error.get('msg', '')}"
+            details.append({"field": "body", "problem": problem})
+            continue
         location = [str(part) for part in error.get("loc", ()) if part != "body"]
         details.append({"field": ".".join(location) or "body", "problem": error.get("msg", "")})
     summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details)

@@ -9,6 +9,7 @@ when this module is imported: the dev server calls the factory.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from typing import Any
 
@@ -28,9 +29,16 @@ def build_studio_graph(settings: Settings) -> CompiledStateGraph[Any, Any, Any, 
 
 
 @functools.cache
-def make_graph() -> CompiledStateGraph[Any, Any, Any, Any]:
+def studio_graph_from_environment() -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Studio's graph under the environment's settings, built once."""
+    return build_studio_graph(Settings())
+
+
+async def make_graph() -> CompiledStateGraph[Any, Any, Any, Any]:
     """The factory `langgraph.json` names: built from the environment on first use, then reused.
 
-    It takes no argument: `langgraph dev` would pass a run's config to a one-argument factory.
+    It takes no argument (`langgraph dev` would pass a run's config to a one-argument factory),
+    and it builds in a worker thread: with a Groq key, choosing the model asks Groq which models
+    the account is served, a blocking call `langgraph dev` refuses on its event loop.
     """
-    return build_studio_graph(Settings())
+    return await asyncio.to_thread(studio_graph_from_environment)

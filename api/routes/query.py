@@ -174,4 +174,9 @@ async def query(body: QueryRequest, request: Request, services: ServicesDep) -> 
     except Exception:
         # The listing is secondary: the turn is already running and is saved regardless.
         logger.exception("could not record session %s in the registry", body.session_id)
-    return follow_run(run, body.stream_format)
+    return follow_run(
+        run,
+        body.stream_format,
+        session_id=body.session_id,
+        shutdown_grace_s=services.settings.shutdown_grace_s,
+    )

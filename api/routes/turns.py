@@ -42,7 +42,13 @@ async def rejoin(
         raise ApiError(
             404, "not_found", f"No turn of session {session.session_id!r} is running or recent."
         )
-    return follow_run(run, stream_format, start=run.sequence_after(last_event_id))
+    return follow_run(
+        run,
+        stream_format,
+        start=run.sequence_after(last_event_id),
+        session_id=session.session_id,
+        shutdown_grace_s=services.settings.shutdown_grace_s,
+    )
 
 
 @router.post(

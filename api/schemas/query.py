@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any
 
 from fastapi import Path, Query
@@ -9,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.stream.sse import StreamFormat
 
-SESSION_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
+SESSION_ID_PATTERN = r"^[A-Za-z0-9._:-]*[A-Za-z0-9][A-Za-z0-9._:-]*$"
+"""Letters, digits and `. _ : -`, with at least one letter or digit (`..` is not a session)."""
 SESSION_ID_MAX_CHARS = 128
 DEFAULT_MAX_QUERY_CHARS = 4000
 
@@ -84,9 +86,15 @@ class QueryRequest(BaseModel):
     @field_validator("query")
     @classmethod
     def query_has_text(cls, query: str) -> str:
-        """Rejects a message made only of white space."""
+        """Rejects a message made only of white space, or holding control characters.
+
+        A NUL or another control character is never typed by a customer, and some databases
+        cannot store it (Postgres refuses NUL in text): refused here, before anything is saved.
+        """
         if not query.strip():
             raise ValueError("query must contain some text")
+        if any(unicodedata.category(char) == "Cc" and char not in "\n\r\t" for char in query):
+            raise ValueError("query must not contain control characters")
         return query
 
 

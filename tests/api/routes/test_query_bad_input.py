@@ -51,6 +51,10 @@ def saved_checkpoints(database: Path, session_id: str = "s1") -> int:
             "session_id",
         ),
         ('{"query": "hi", "session_id": "s/../1"}', {}, 422, "invalid_request", "session_id"),
+        ('{"query": "hi", "session_id": ".."}', {}, 422, "invalid_request", "session_id"),
+        ('{"query": "hi", "session_id": "-._:"}', {}, 422, "invalid_request", "session_id"),
+        ('{"query": "hi\\u0000there", "session_id": "s1"}', {}, 422, "invalid_request", "query"),
+        ('{"query": "hi\\u001bthere", "session_id": "s1"}', {}, 422, "invalid_request", "query"),
         ('{"query": 42, "session_id": "s1"}', {}, 422, "invalid_request", "query"),
         (
             '{"query": "%s", "session_id": "s1"}' % ("y" * 51),
