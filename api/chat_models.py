@@ -269,7 +269,10 @@ def choose_chat_model(settings: Settings, clock: Clock | None = None) -> ChatMod
     resolution = resolve_for(settings, list_served_models(settings))
     models = GroqModels(settings, resolution)
     warning: str | None = None
-    if resolution.replaced is not None or resolution.served is None:
+    # Answering with the chain's next model when MODEL_NAME is unset is the design, not a
+    # problem: only a model the operator named and cannot have, or an unknown catalog, warns.
+    explicit_substitute = resolution.replaced is not None and resolution.requested is not None
+    if explicit_substitute or resolution.served is None:
         warning = resolution.reason
         logger.warning("chat model: %s", resolution.reason)
     if settings.groq_api_key is None:

@@ -149,7 +149,7 @@ def _reason(
     if not served_known:
         return f"Groq refused {label}; answering with {model}"
     reason = f"{label} is {status} for this account; answering with {model}"
-    if status == "retired":
+    if status == "retired" and label == wanted:
         reason += f" (Groq decommissioned it: set MODEL_NAME={model} or leave it unset)"
     return reason
 

@@ -137,7 +137,8 @@ async def diagnose(settings: Settings) -> list[Check]:
     checks.append(Check("served models", "ok", f"{len(served)}: {', '.join(served)}"))
     resolution = resolve_for(settings, served)
     usable = resolution.model in served
-    verdict: Verdict = "FAIL" if not usable else "warn" if resolution.replaced else "ok"
+    named_and_replaced = resolution.replaced is not None and resolution.requested is not None
+    verdict: Verdict = "FAIL" if not usable else "warn" if named_and_replaced else "ok"
     checks.append(Check("model", verdict, resolution.reason))
     checks.append(
         Check("fallbacks", "ok" if usable else "warn", ", ".join(resolution.fallbacks) or "none")

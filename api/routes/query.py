@@ -25,6 +25,7 @@ from api.sessions.history import fork_config
 from api.stream.events import TextChunk, TurnEnd, TurnEvent
 from api.stream.response import STREAM_HEADERS, follow_run
 from api.stream.sse import SSE_LINE_SEPARATOR, StreamFormat, to_sse
+from api.telemetry.logs import session_hash
 from api.turns.coordination.base import Executor, SessionBusy, TurnSink, WaitTurn
 from api.turns.executor import TurnRequest
 from checkpoints.saver import thread_id_for
@@ -173,7 +174,9 @@ async def query(body: QueryRequest, request: Request, services: ServicesDep) -> 
         )
     except Exception:
         # The listing is secondary: the turn is already running and is saved regardless.
-        logger.exception("could not record session %s in the registry", body.session_id)
+        logger.exception(
+            "could not record session %s in the registry", session_hash(body.session_id)
+        )
     return follow_run(
         run,
         body.stream_format,

@@ -20,6 +20,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from api.errors import ApiError
+from api.telemetry.logs import session_hash
 from checkpoints.saver import thread_id_for
 
 logger = logging.getLogger(__name__)
@@ -196,5 +197,5 @@ async def fork_config(
             f"Checkpoint {checkpoint_id!r} is in the middle of a turn (next: "
             f"{', '.join(snapshot.next)}); continue from a checkpoint whose `next` is empty.",
         )
-    logger.info("session=%s continues from checkpoint %s", session_id, checkpoint_id)
+    logger.info("session=%s continues from checkpoint %s", session_hash(session_id), checkpoint_id)
     return config

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 
 from api.stream.events import TurnEvent
+from api.telemetry.logs import session_hash
 from api.turns.coordination.base import (
     MAX_QUEUED_TURNS,
     Executor,
@@ -158,7 +159,9 @@ class TurnManager:
         try:
             await execute(run, wait_turn)
         except BaseException:
-            logger.exception("turn task crashed: session=%s run=%s", run.session_id, run.run_id)
+            logger.exception(
+                "turn task crashed: session=%s run=%s", session_hash(run.session_id), run.run_id
+            )
             raise
         finally:
             run.finish()

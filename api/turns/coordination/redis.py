@@ -33,6 +33,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from api.stream.events import TextChunk, TurnEnd, TurnError, TurnEvent
+from api.telemetry.logs import session_hash
 from api.turns.coordination.base import (
     MAX_QUEUED_TURNS,
     Executor,
@@ -451,7 +452,9 @@ class RedisTurnCoordinator:
         try:
             await execute(run, wait_turn)
         except BaseException:
-            logger.exception("turn task crashed: session=%s run=%s", run.session_id, run.run_id)
+            logger.exception(
+                "turn task crashed: session=%s run=%s", session_hash(run.session_id), run.run_id
+            )
             raise
         finally:
             heartbeat.cancel()
@@ -553,7 +556,9 @@ class RedisTurnCoordinator:
             )
         )
         if closed == 1:
-            logger.warning("run %s of session %s lost its replica; closed it", run_id, session_id)
+            logger.warning(
+                "run %s of session %s lost its replica; closed it", run_id, session_hash(session_id)
+            )
         return closed
 
     async def latest(self, session_id: str) -> RedisTurnRun | RemoteTurnFeed | None:

@@ -36,7 +36,9 @@ def test_doctor_lists_resolves_calls_a_tool_and_streams(doctor_env: GroqStandIn)
     assert lines[0].split() == ["check", "verdict", "detail"]
     assert any(line.startswith("served models") and "openai/gpt-oss-120b" in line for line in lines)
     model_line = next(line for line in lines if line.startswith("model "))
-    assert "warn" in model_line
+    # MODEL_NAME is unset: answering with the chain's next served model is the design, not a
+    # warning the operator could act on.
+    assert model_line.split()[1] == "ok"
     assert "llama-3.3-70b-versatile (the default) is retired for this account" in model_line
     assert any(
         line.startswith("tool call") and "get_weather(city='Miami')" in line for line in lines
@@ -44,6 +46,17 @@ def test_doctor_lists_resolves_calls_a_tool_and_streams(doctor_env: GroqStandIn)
     assert any(line.startswith("streamed answer") and " ok " in line for line in lines)
     assert lines[-1] == "verdict: Lex can answer"
     assert {r.model for r in doctor_env.chat_requests} == {"openai/gpt-oss-120b"}
+
+
+def test_doctor_warns_when_the_model_named_in_the_settings_is_replaced(
+    doctor_env: GroqStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODEL_NAME", "llama-3.3-70b-versatile")
+    code, table = doctor()
+    model_line = next(line for line in table.splitlines() if line.startswith("model "))
+    assert code == 0, table
+    assert model_line.split()[1] == "warn"
+    assert "set MODEL_NAME=openai/gpt-oss-120b" in model_line
 
 
 def test_doctor_fails_when_the_model_calls_no_tool(
