@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Server limits: connections at once (503 past them), idle keep-alive seconds.
+UVICORN_LIMITS ?= --limit-concurrency 1000 --timeout-keep-alive 5
 WORKERS ?= 1
 STUDIO_PORT ?= 2024
 BIN := $(VENV)/bin
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # WORKERS above 1 needs DATABASE_URL=postgresql://... and REDIS_URL=redis://... (refused otherwise).
 run: $(STAMP)
-	WORKERS=$(WORKERS) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	WORKERS=$(WORKERS) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) $(UVICORN_LIMITS)
 
 test: $(STAMP) browser proxy
 	$(BIN)/pytest -q

@@ -35,6 +35,7 @@ from api.process_lock import check_workers, lock_path_for, single_process_lock
 from api.rate_limits import LibraryLimits, LimitRules, TurnSlots
 from api.routes import health, page, query, sessions, turns
 from api.routes import metrics as metrics_route
+from api.security_headers import SecurityHeaders
 from api.services import LexServices
 from api.settings import Settings
 from api.telemetry.logs import configure_logging
@@ -295,6 +296,7 @@ def install_middleware(
     """
     app.add_middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CorsForPublicRoutes, allow_origins=settings.cors_origin_list)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestTelemetry, metrics=metrics, tracing=tracing)
 
 

@@ -6,6 +6,7 @@ not stop the turn (it can rejoin through `GET /sessions/{id}/stream`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["chat"])
 
 BUSY_RETRY_AFTER_S = 2
+REGISTRY_ATTEMPTS = 4
+REGISTRY_RETRY_S = 0.2
 CLIENT_LIMITED = "You are sending messages faster than Lex can answer; wait a moment."
 SESSION_LIMITED = "This conversation has reached its limit of messages for now; try again later."
 BUDGET_SPENT_TEXT = (
@@ -167,19 +170,29 @@ async def query(body: QueryRequest, request: Request, services: ServicesDep) -> 
             "to finish (or stop it), then send again.",
             headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
         ) from None
-    services.maintenance.after_turn(run, thread_id_for(body.session_id))
-    try:
-        await services.sessions.record_turn(
-            conversation.key, thread_id_for(conversation.key), body.query
-        )
-    except Exception:
-        # The listing is secondary: the turn is already running and is saved regardless.
-        logger.exception(
-            "could not record session %s in the registry", session_hash(body.session_id)
-        )
+    services.maintenance.after_turn(run, thread_id_for(conversation.key))
+    await record_in_registry(services, conversation.key, body.query)
     return follow_run(
         run,
         body.stream_format,
         session_id=body.session_id,
         shutdown_grace_s=services.settings.shutdown_grace_s,
     )
+
+
+async def record_in_registry(services: LexServices, key: str, query: str) -> None:
+    """Notes the turn in the session list, retrying a write the database refused for a moment.
+
+    Under load SQLite can answer "database is locked" past its busy timeout; the turn runs and
+    is saved regardless, and a few retries keep the session from vanishing from the list.
+    """
+    for attempt in range(1, REGISTRY_ATTEMPTS + 1):
+        try:
+            await services.sessions.record_turn(key, thread_id_for(key), query)
+            return
+        except Exception:
+            if attempt == REGISTRY_ATTEMPTS:
+                logger.exception("could not record session %s in the registry", session_hash(key))
+                return
+            logger.warning("registry write failed (attempt %d); retrying", attempt)
+            await asyncio.sleep(REGISTRY_RETRY_S * attempt)

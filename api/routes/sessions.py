@@ -56,7 +56,8 @@ from checkpoints.sessions import (
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
 MAX_PAGE_SIZE = 100
-MAX_CHECKPOINTS_LISTED = 1000
+MAX_CHECKPOINTS_LISTED = 200
+"""Each listed checkpoint is read and decoded: a bounded cost per request."""
 MAX_PACE_MS = 10_000
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {

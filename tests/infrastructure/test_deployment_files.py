@@ -43,7 +43,7 @@ def test_health_checks_use_the_real_health_route_and_port() -> None:
     assert "EXPOSE 8000" in DOCKERFILE
     assert "/health" in DOCKERFILE
     service = COMPOSE["services"]["lex"]
-    assert "8000:8000" in service["ports"]
+    assert service["ports"] == ["${LEX_PUBLISH:-127.0.0.1:8000}:8000"]  # loopback by default
     assert "http://127.0.0.1:8000/health" in " ".join(service["healthcheck"]["test"])
 
 
