@@ -188,6 +188,29 @@ class SessionRegistry(Protocol):
         ...
 
 
+def page_query(
+    limit: int, cursor: str | None, *, placeholder: str
+) -> tuple[str, tuple[object, ...]]:
+    """Returns the SQL and parameters of one page of the session list, newest first.
+
+    One more row than `limit` is read, so `page_of` can tell whether a next page exists. Both
+    registries run it; only the driver's parameter placeholder differs (`?` or `%s`).
+
+    Raises:
+        ValueError: for a limit below 1.
+        InvalidCursorError: for a cursor this registry did not hand out.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    order = "ORDER BY updated_at DESC, session_id DESC"
+    if cursor is None:
+        return f"SELECT {COLUMNS} FROM sessions {order} LIMIT {placeholder}", (limit + 1,)
+    updated_at, session_id = decode_cursor(cursor)
+    where = f"(updated_at, session_id) < ({placeholder}, {placeholder})"
+    query = f"SELECT {COLUMNS} FROM sessions WHERE {where} {order} LIMIT {placeholder}"
+    return query, (updated_at, session_id, limit + 1)
+
+
 def page_of(records: list[SessionRecord], limit: int) -> SessionPage:
     """Returns the page of `limit` entries out of `limit + 1` read, with the cursor to go on."""
     page = records[:limit]
@@ -253,19 +276,8 @@ class SqliteSessionRegistry:
         Raises:
             InvalidCursorError: for a cursor this registry did not hand out.
         """
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
-        if cursor is None:
-            query = f"SELECT {COLUMNS} FROM sessions ORDER BY updated_at DESC, session_id DESC"
-            params: tuple[object, ...] = (limit + 1,)
-        else:
-            updated_at, session_id = decode_cursor(cursor)
-            query = (
-                f"SELECT {COLUMNS} FROM sessions WHERE (updated_at, session_id) < (?, ?) "
-                "ORDER BY updated_at DESC, session_id DESC"
-            )
-            params = (updated_at, session_id, limit + 1)
-        async with self._db.execute(f"{query} LIMIT ?", params) as rows:
+        query, params = page_query(limit, cursor, placeholder="?")
+        async with self._db.execute(query, params) as rows:
             records = [record_from_row(row) for row in await rows.fetchall()]
         return page_of(records, limit)
 

@@ -15,9 +15,9 @@ from checkpoints.sessions import (
     TITLE_ON_FIRST_TURN,
     SessionPage,
     SessionRecord,
-    decode_cursor,
     format_timestamp,
     page_of,
+    page_query,
     record_from_row,
     shorten_title,
 )
@@ -89,20 +89,9 @@ class PostgresSessionRegistry:
         Raises:
             InvalidCursorError: for a cursor this registry did not hand out.
         """
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
-        if cursor is None:
-            query = f"SELECT {COLUMNS} FROM sessions ORDER BY updated_at DESC, session_id DESC"
-            params: tuple[object, ...] = (limit + 1,)
-        else:
-            updated_at, session_id = decode_cursor(cursor)
-            query = (
-                f"SELECT {COLUMNS} FROM sessions WHERE (updated_at, session_id) < (%s, %s) "
-                "ORDER BY updated_at DESC, session_id DESC"
-            )
-            params = (updated_at, session_id, limit + 1)
+        query, params = page_query(limit, cursor, placeholder="%s")
         async with self._pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-            await cur.execute(f"{query} LIMIT %s", params)
+            await cur.execute(query, params)
             records = [record_from_row(row) for row in await cur.fetchall()]
         return page_of(records, limit)
 
