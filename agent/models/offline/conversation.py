@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from agent.models.offline.facts import Facts
 from agent.models.offline.intents import Intent, understand
 from agent.models.offline.parsing import Slots, extract_slots, read_text
-from agent.models.offline.phrasing import BOOKING_OFFERS, RECAP_CANCEL, RECAP_MOVE
+from agent.models.offline.phrasing import BOOKING_OFFERS, OFFER_SLOT, RECAP_CANCEL, RECAP_MOVE
 from tools.names import (
     CANCEL_APPOINTMENT,
     CHECK_APPOINTMENT_AVAILABILITY,
@@ -118,6 +118,36 @@ class Conversation:
     def offered_booking(self) -> bool:
         """Whether the last answer offered to book, so a time or a yes means "book it"."""
         return self.last_ai_text.endswith(BOOKING_OFFERS)
+
+    def offered_instead(self) -> OfferedTimes | None:
+        """The free times the last answer offered in place of one that was not free, if any."""
+        if not self.last_ai_text.endswith(OFFER_SLOT):
+            return None
+        match = _OFFERED_INSTEAD_RE.search(self.last_ai_text)
+        if match is None:
+            return None
+        times = tuple(re.findall(r"\b\d{2}:\d{2}\b", match.group("times")))
+        return OfferedTimes(match.group("date"), times) if times else None
+
+
+@dataclass(frozen=True)
+class OfferedTimes:
+    """Free times offered instead of a time that was not free ("yes" picks one, or asks which).
+
+    Attributes:
+        date: The other day they are on (ISO), None when they are on the day asked for.
+        times: The times offered, "HH:MM".
+    """
+
+    date: str | None
+    times: tuple[str, ...]
+
+
+_OFFERED_INSTEAD_RE = re.compile(
+    r"The nearest free times (?:that day are|are on \w+ (?P<date>\d{4}-\d{2}-\d{2}):) "
+    r"(?P<times>[\d:, and]+)\."
+)
+"""Reads the offer `flow.py` writes after a taken time or a closed day."""
 
 
 def message_text(message: BaseMessage) -> str:

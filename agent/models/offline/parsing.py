@@ -181,12 +181,16 @@ def _place_phrases(text: str, prepositions: str) -> list[Found]:
     return found
 
 
+_LETTER = r"[^\W\d_]"
+"""Any letter, accented ones included ("são paulo", "zürich"): a word character, no digit or _."""
+
+
 def _leading_place_words(text: str) -> str:
     taken: list[str] = []
     text = re.sub(rf"^{_BRAND}\s+", "", text)
-    for word in re.findall(r"[a-z][a-z'.-]*|\S", text)[:3]:
+    for word in re.findall(rf"{_LETTER}(?:{_LETTER}|['.-])*|\S", text)[:3]:
         word = word.rstrip(".")
-        if not re.fullmatch(r"[a-z][a-z'-]*", word) or word in _PLACE_STOPWORDS:
+        if not re.fullmatch(rf"{_LETTER}(?:{_LETTER}|['-])*", word) or word in _PLACE_STOPWORDS:
             break
         taken.append(word)
     return " ".join(taken)

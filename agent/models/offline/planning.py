@@ -8,7 +8,7 @@ become a goal (`flow`) that takes several tool steps within the turn, as a sales
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from agent.models.offline.conversation import (
@@ -140,6 +140,10 @@ def plan_reply(text: str, conversation: Conversation) -> Plan:
             unavailable.append(_CANNOT[intent])
             continue
         merged = history_slots(conversation, intent).overlay(whole).overlay(slots)
+        if intent in (Intent.BOOKING, Intent.VISIT) and not whole.time:
+            merged, question = _take_offered_time(merged, conversation)
+            if question:
+                return Plan(Reply(text=question))
         step = _PLANNERS[intent](merged, text, conversation)
         if step.question:
             return Plan(Reply(text=step.question))
@@ -154,6 +158,24 @@ def plan_reply(text: str, conversation: Conversation) -> Plan:
     if unavailable:
         return Plan(Reply(text=f"Sorry, I can't {join(unavailable, 'or')} right now."))
     return Plan(Reply(text=" ".join(notes) or small_talk(said, whole, facts)))
+
+
+def _take_offered_time(slots: Slots, conversation: Conversation) -> tuple[Slots, str | None]:
+    """A "yes" to free times offered instead of a taken one: the one offered, or which one.
+
+    The time asked for before is known not to be free, so it is never booked again.
+
+    Returns:
+        The slots to book with, and a question when several times were offered.
+    """
+    offered = conversation.offered_instead()
+    if offered is None:
+        return slots, None
+    if offered.date is not None:
+        slots = replace(slots, date=offered.date, date_needs_today=False)
+    if len(offered.times) == 1:
+        return replace(slots, time=offered.times[0], part_of_day=None), None
+    return replace(slots, time=None), f"Which time would you like: {join(offered.times, 'or')}?"
 
 
 def _booking_args(slots: Slots) -> dict[str, str]:

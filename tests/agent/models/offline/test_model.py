@@ -159,6 +159,8 @@ def result(call_message: AIMessage, content: str, index: int = 0, **kwargs: Any)
         ("What's the weather in Miami?", ("get_weather", {"city": "Miami"})),
         ("is it raining in Seattle", ("get_weather", {"city": "Seattle"})),
         ("weather in new york today", ("get_weather", {"city": "New York"})),
+        ("What's the weather in São Paulo?", ("get_weather", {"city": "São Paulo"})),
+        ("weather in Zürich today", ("get_weather", {"city": "Zürich"})),
         ("address of the Miami dealership", ("get_dealership_address", {"dealership_id": "miami"})),
         ("Where is SuperCar Dallas?", ("get_dealership_address", {"dealership_id": "dallas"})),
         (
@@ -788,3 +790,64 @@ def test_without_a_dated_weather_tool_a_forecast_comes_with_a_caveat() -> None:
     weather = get_weather.invoke({"city": "Chicago"})
     answer = reply("forecast for Chicago tomorrow", calls, result(calls, weather))
     assert answer.text.startswith("I can only see today's weather, not a forecast for Wednesday")
+
+
+def answered(*turns: str | BaseMessage) -> list[BaseMessage]:
+    """Runs the model on `turns`, feeding the test tools' results back until it answers in text."""
+    messages: list[str | BaseMessage] = list(turns)
+    by_name = {t.name: t for t in TOOLS}
+    for _ in range(5):
+        message = reply(*messages)
+        messages.append(message)
+        if not message.tool_calls:
+            break
+        for index, call in enumerate(message.tool_calls):
+            messages.append(result(message, by_name[call["name"]].invoke(call["args"]), index))
+    return [m if isinstance(m, BaseMessage) else HumanMessage(m) for m in messages]
+
+
+def test_yes_to_several_times_offered_instead_of_a_taken_one_asks_which() -> None:
+    offer = answered("book a test drive at Miami tomorrow at 9am with the Terra")
+    assert "09:00" in offer[-1].text and offer[-1].text.endswith(BOOKING_OFFERS)
+    which = reply(*offer, HumanMessage("yes"))
+    assert which.tool_calls == []
+    assert which.text == "Which time would you like: 10:00, 11:00 or 15:00?"
+    booking = reply(*offer, HumanMessage("yes"), which, HumanMessage("10am please"))
+    assert only_call(booking) == (
+        "schedule_appointment",
+        {
+            "dealership_id": "miami",
+            "date": "2026-11-25",
+            "time": "10:00",
+            "car_model": "SuperCar Terra",
+        },
+    )
+
+
+def test_yes_to_one_time_offered_instead_of_a_taken_one_books_that_time() -> None:
+    offer = [
+        *answered("book a test drive at Miami tomorrow at 9am with the Terra")[:-1],
+        AIMessage(
+            "Sorry, 09:00 on Wednesday 2026-11-25 is not free at SuperCar Miami. The nearest "
+            "free times that day are 15:00. Would you like me to book one of these times?"
+        ),
+    ]
+    booking = reply(*offer, HumanMessage("yes please"))
+    assert only_call(booking)[1]["time"] == "15:00"
+
+
+def test_yes_to_times_offered_on_the_next_open_day_books_that_day() -> None:
+    offer = answered("book the Terra at Miami on sunday at 10am")
+    assert "closed on Sundays" in offer[-1].text and "Monday 2026-11-30" in offer[-1].text
+    which = reply(*offer, HumanMessage("yes"))
+    assert which.text.startswith("Which time would you like: ")
+    booking = reply(*offer, HumanMessage("yes"), which, HumanMessage("10am"))
+    assert only_call(booking) == (
+        "schedule_appointment",
+        {
+            "dealership_id": "miami",
+            "date": "2026-11-30",
+            "time": "10:00",
+            "car_model": "SuperCar Terra",
+        },
+    )
