@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ import httpx
 from api.cli.common import CliError, Subcommands, add_url_argument, error_message, unreachable
 from api.cli.credentials import SessionSecrets, admin_token, bearer
 from api.cli.sse import SseLineParser, StreamEvent
+from api.schemas.query import SESSION_ID_MAX_CHARS, SESSION_ID_PATTERN
 
 HISTORY_FILE_ENV = "LEX_HISTORY_FILE"
 HISTORY_LENGTH = 1000
@@ -57,7 +59,11 @@ def register(subcommands: Subcommands) -> None:
         "chat", help="chat with Lex in the terminal", description=CHAT_HELP
     )
     add_url_argument(chat)
-    chat.add_argument("--session", help="continue this session instead of starting a new one")
+    chat.add_argument(
+        "--session",
+        type=session_id_argument,
+        help="continue this session instead of starting a new one",
+    )
     chat.add_argument(
         "--history-file",
         type=Path,
@@ -65,6 +71,28 @@ def register(subcommands: Subcommands) -> None:
         help=f"where input history is kept (default: ${HISTORY_FILE_ENV} or ~/.lex_history)",
     )
     chat.set_defaults(run=run_chat)
+
+
+def session_id_argument(text: str) -> str:
+    """Checks a session id typed at the terminal the way the server checks it.
+
+    Raises:
+        argparse.ArgumentTypeError: for an id the server would refuse.
+    """
+    if not is_session_id(text):
+        raise argparse.ArgumentTypeError(SESSION_ID_RULE)
+    return text
+
+
+def is_session_id(text: str) -> bool:
+    """Whether the server accepts `text` as a session id."""
+    return len(text) <= SESSION_ID_MAX_CHARS and re.fullmatch(SESSION_ID_PATTERN, text) is not None
+
+
+SESSION_ID_RULE = (
+    f"a session id is 1 to {SESSION_ID_MAX_CHARS} letters, digits and . _ : - "
+    "(with at least one letter or digit)"
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -606,7 +634,9 @@ def run_command(chat: ChatClient, line: str, out: TextIO) -> bool:
             out.write(f"Session {chat.session_id}.\n")
         case "/sessions":
             chat.list_saved()
-        case "/open" if argument.strip():
+        case "/open" if not is_session_id(argument.strip()):
+            out.write(f"Not a session id: {SESSION_ID_RULE}.\n")
+        case "/open":
             chat.session_id = argument.strip()
             if not chat.show_saved():
                 out.write(f"No saved conversation for {chat.session_id}; starting it fresh.\n")

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from api.cli import main as cli
-from api.cli.chat import ChatClient, load_history
+from api.cli.chat import ChatClient, load_history, run_command
 from tests.support.app_server import ServerFactory
 from tests.support.live_server import free_port
 
@@ -275,3 +275,22 @@ def drain(lines: queue.Queue[str | None]) -> list[str]:
     while (line := lines.get(timeout=15)) is not None:
         rest.append(line)
     return rest
+
+
+@pytest.mark.parametrize("session_id", ["bad id!", "..", "x" * 129])
+def test_a_session_id_the_server_would_refuse_is_refused_at_the_prompt(
+    session_id: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        chat(monkeypatch, f"{WEATHER}\n", "--url", "http://127.0.0.1:9", "--session", session_id)
+    assert exited.value.code == 2
+    assert "a session id is 1 to 128 letters, digits and . _ : -" in capsys.readouterr().err
+
+
+def test_open_with_a_bad_session_id_says_so_and_keeps_the_session() -> None:
+    out = io.StringIO()
+    with httpx.Client(base_url="http://127.0.0.1:9", timeout=10) as http:
+        client = ChatClient(http, out, "premium_client-1")
+        assert run_command(client, "/open bad id!", out)
+    assert client.session_id == "premium_client-1"
+    assert out.getvalue().startswith("Not a session id: a session id is 1 to 128")
