@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.telemetry.logs import LogFormat
@@ -268,3 +268,41 @@ class Settings(BaseSettings):
     def limits_storage_url(self) -> str:
         """Where the abuse limits are counted: the setting, else Redis when used, else memory."""
         return self.rate_limit_storage_url or self.redis_url or "memory://"
+
+
+class SettingsError(Exception):
+    """Configuration the service cannot start with, said in a few lines for the operator."""
+
+
+SECRET_WORDS = ("key", "token", "secret", "password")
+"""A variable whose name holds one of these never has its value repeated in an error."""
+
+
+def load_settings() -> Settings:
+    """Reads the settings for the service, refusing what it could not run with.
+
+    Raises:
+        SettingsError: naming each bad variable and what it accepts (never a secret's value).
+    """
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise SettingsError(describe_invalid(error)) from None
+    if settings.model_provider == "groq" and settings.groq_api_key is None:
+        raise SettingsError(
+            "MODEL_PROVIDER=groq needs GROQ_API_KEY; set the key, or MODEL_PROVIDER=auto to "
+            "answer with the offline model when there is none"
+        )
+    return settings
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """One line per invalid variable: its environment name, what is wrong, the value given."""
+    lines = ["invalid settings:"]
+    for problem in error.errors():
+        name = "_".join(str(part) for part in problem["loc"]).upper() or "settings"
+        line = f"  {name}: {problem['msg']}"
+        if not any(word in name.lower() for word in SECRET_WORDS) and "input" in problem:
+            line += f" (got {problem['input']!r})"
+        lines.append(line)
+    return "\n".join(lines)
