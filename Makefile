@@ -20,9 +20,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# WORKERS above 1 needs DATABASE_URL=postgresql://... and REDIS_URL=redis://... (refused otherwise).
+# WORKERS above 1 needs DATABASE_URL=postgresql://... and REDIS_URL=redis://... (refused otherwise,
+# with exit code 3, as is any start that fails: `api/serve.py`).
 run: $(STAMP)
-	WORKERS=$(WORKERS) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) $(UVICORN_LIMITS)
+	$(BIN)/python -m api.serve --host $(HOST) --port $(PORT) --workers $(WORKERS) $(UVICORN_LIMITS)
 
 test: $(STAMP) browser proxy
 	$(BIN)/pytest -q

@@ -177,6 +177,11 @@ async def open_turn_coordinator(settings: Settings) -> AsyncIterator[TurnCoordin
         yield coordinator
 
 
+def scales_out(settings: Settings) -> bool:
+    """Whether storage and coordination are shared, so several processes may serve together."""
+    return is_postgres_url(settings.database_url) and settings.redis_url is not None
+
+
 def single_process_lock_for(settings: Settings) -> AbstractContextManager[None]:
     """Returns the lock that keeps a second process off storage only one process may use."""
     if is_postgres_url(settings.database_url):
@@ -249,12 +254,12 @@ def create_app(
             substituted_models(choice),
             log_customer_text=settings.log_customer_text,
         )
-        scales_out = is_postgres_url(settings.database_url) and settings.redis_url is not None
-        check_workers(settings.workers, shared=scales_out)
+        shared = scales_out(settings)
+        check_workers(settings.workers, shared=shared)
         if choice.groq is not None:
             choice.groq.listeners.append(metrics.count_model_switch)
         async with AsyncExitStack() as stack:
-            if not scales_out:
+            if not shared:
                 stack.enter_context(single_process_lock_for(settings))
             stack.callback(mark_process_dead, os.getpid())
             stack.callback(tracing.shutdown)

@@ -166,6 +166,11 @@ class MeteredSink:
         """The turn's id."""
         return self._sink.run_id
 
+    @property
+    def after_lost_turn(self) -> bool:
+        """Whether the session's previous turn died with its process."""
+        return self._sink.after_lost_turn
+
     def publish(self, event: TurnEvent) -> None:
         """Passes the event on; an `end` also tells how many tokens the turn used."""
         self._sink.publish(event)

@@ -116,6 +116,9 @@ class Settings(BaseSettings):
         description="Worker processes of `make run` and the container; above 1 needs Postgres "
         "and Redis.",
     )
+    port: int = Field(
+        default=8000, ge=1, le=65535, description="Port `lex serve` listens on (--port wins)."
+    )
     redis_key_prefix: str = Field(default="lex:", description="Prefix of every Redis key.")
     turn_lease_s: float = Field(
         default=3.0,
@@ -185,6 +188,13 @@ class Settings(BaseSettings):
     )
     weather_provider: WeatherProviderName = Field(
         default="simulated", description="simulated, or open-meteo for live weather."
+    )
+    simulated_weather_delay_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=60,
+        description="Pause of the simulated weather before it answers, as a live lookup takes "
+        "(demos and tests of a tool call in progress).",
     )
     log_level: str = Field(default="INFO", description="Root log level.")
     log_format: LogFormat = Field(

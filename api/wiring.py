@@ -27,10 +27,9 @@ TOOL_USE_FAILED_FIRST_WAIT_S = 0.2
 
 def make_weather(settings: Settings) -> WeatherProvider:
     """Returns the weather provider the settings ask for."""
-    simulated = SimulatedWeather()
     if settings.weather_provider == "open-meteo":
-        return OpenMeteoWeather(fallback=simulated)
-    return simulated
+        return OpenMeteoWeather(fallback=SimulatedWeather())
+    return SimulatedWeather(delay_s=settings.simulated_weather_delay_s)
 
 
 def graph_options(settings: Settings, choice: ChatModelChoice, clock: Clock) -> GraphOptions:

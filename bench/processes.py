@@ -189,7 +189,7 @@ def start_lex(
     *,
     workers: int = 1,
 ) -> Child:
-    """Starts `uvicorn api.main:app` as `make run` does, on a fresh database; waits for /health.
+    """Starts Lex as `make run` does (`python -m api.serve`) on a fresh database; waits for it.
 
     `extra_env` may name another database (`DATABASE_URL`) and Redis for several `workers`.
     """
@@ -204,7 +204,7 @@ def start_lex(
         "MAX_RUNNING_TURNS": "1000",
         **(extra_env or {}),
     }
-    argv = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
+    argv = [sys.executable, "-m", "api.serve", "--host", "127.0.0.1"]
     argv += ["--workers", str(workers)]
     process, log = _spawn("lex", [*argv, "--port", str(port)], env, log_path)
     child = Child("lex", process, f"http://127.0.0.1:{port}", log_path, log)

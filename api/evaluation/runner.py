@@ -134,6 +134,7 @@ class PlayedTurnSink:
 
     def __init__(self, turn: PlayedTurn) -> None:
         self.run_id = str(uuid.uuid4())
+        self.after_lost_turn = False
         self._turn = turn
 
     def publish(self, event: TurnEvent) -> None:

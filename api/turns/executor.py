@@ -157,10 +157,15 @@ class TurnExecutor:
             if wait_turn is not None:
                 with observer.waiting():
                     await wait_turn()  # queued behind the session's running turn
+            turn_input: list[BaseMessage] = [human]
+            if run.after_lost_turn:
+                # The previous turn's process died mid-turn: nobody closed its tool calls.
+                saved_at = turn_config(request.conversation_key, run.run_id, request.config)
+                turn_input = [*await self._results_for_lost_calls(saved_at), human]
             with observer.running():
                 async with asyncio.timeout(self.turn_timeout_s):
                     async for part in self.graph.astream(
-                        {"messages": [human]},
+                        {"messages": turn_input},
                         config,
                         context=Context(user_id=request.user_id, timezone=request.timezone),
                         stream_mode=STREAM_MODES,
@@ -237,6 +242,22 @@ class TurnExecutor:
             run.publish(TextChunk(text=text, message_id=None))
             return text
         return ""
+
+    async def _results_for_lost_calls(self, config: RunnableConfig) -> list[BaseMessage]:
+        """Returns error results for the tool calls a dead process left without one.
+
+        They go in before the customer's new message, right after the calls they answer, so the
+        saved history reads as it happened and stays a valid sequence for the model.
+        """
+        try:
+            snapshot = await self.graph.aget_state(config)
+        except Exception:
+            logger.exception("could not read the history of thread %s", config)
+            return []
+        closed = close_dangling_tool_calls(list(snapshot.values.get("messages", [])))
+        if closed:
+            logger.info("closing %d tool calls a lost turn left open", len(closed))
+        return [stamped(message, self.clock()) for message in closed]
 
     async def _repair(
         self,

@@ -1,6 +1,6 @@
 """Metrics with several worker processes: any worker's `/metrics` counts every worker's turns.
 
-`uvicorn --workers 2` on shared Postgres and Redis (several workers need both), with
+`python -m api.serve --workers 2` on shared Postgres and Redis (several workers need both), with
 `PROMETHEUS_MULTIPROC_DIR` set, as an operator runs it; turns land on whichever worker accepts the
 connection, and every scrape must show all of them.
 """
@@ -35,7 +35,7 @@ def two_workers(
         "REDIS_KEY_PREFIX": redis_prefix,
         "WORKERS": str(WORKERS),
     }
-    process = spawn("workers", tmp_path, settings, uvicorn_args=("--workers", str(WORKERS)))
+    process = spawn("workers", tmp_path, settings, serve_args=("--workers", str(WORKERS)))
     try:
         process.wait_healthy()
         yield process.url

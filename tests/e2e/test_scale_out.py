@@ -3,7 +3,8 @@
 Processes A and B refuse a second message for a busy session (409); C enqueues it. nginx, from
 Debian's package, sits in front where the proxy matters. Every process
 runs the offline model with a pause between tokens, so a turn lasts long enough to rejoin, refuse,
-queue or stop it from another process. The process killed mid-turn holds a short lease
+queue or stop it from another process. A process killed mid-tool-call runs a slow simulated weather
+(`SIMULATED_WEATHER_DELAY_S`). The process killed mid-turn holds a short lease
 (`TURN_LEASE_S`) so its loss is noticed quickly; the others keep the default 3 s, which a busy
 test machine's scheduling delays do not eat up.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -27,10 +27,12 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from uvicorn.config import STARTUP_FAILURE
 
+from agent.repair import INTERRUPTED_TOOL_RESULT
 from tests.support.app_server import OPERATOR
 from tests.support.engines import fresh_key_prefix, fresh_schema, running_in_ci
-from tests.support.lex_process import LexProcess, lex_env, lex_processes, spawn
+from tests.support.lex_process import SERVE_COMMAND, LexProcess, lex_env, lex_processes, spawn
 from tests.support.live_server import free_port
 from tests.support.sse import SseEvent, parse_sse
 
@@ -233,33 +235,31 @@ def test_cancel_on_b_ends_the_stream_on_a_within_a_second_with_a_repaired_histor
     assert post_query(b, ADDRESS, session)[-1].json()["status"] == "completed"
 
 
-def test_killing_the_process_mid_turn_closes_the_turn_for_followers_and_the_session_goes_on(
-    shared_engines: dict[str, str], cluster: dict[str, LexProcess], tmp_path: Path
-) -> None:
-    b = cluster["b"]
-    victim = spawn("victim", tmp_path, {**shared_engines, "TURN_LEASE_S": str(LEASE_S)})
-    try:
-        victim.wait_healthy()
-        session = new_session()
-        follower_events: list[SseEvent] = []
-        with open_stream(
-            "POST", f"{victim.url}/query", query=WEATHER, session_id=session, **JSON
-        ) as live:
-            assert [next(live).event for _ in range(3)] == ["tool_use", "tool_output", "chunk"]
+def kill_while_followed(
+    victim: LexProcess, follower_on: LexProcess, session: str, before_kill: Iterator[None]
+) -> tuple[list[SseEvent], float]:
+    """Kills `victim` once `before_kill` is exhausted, while `follower_on` follows the turn.
 
-            def follow() -> None:
-                follower_events.extend(rejoin(b, session))
+    Returns the follower's events and how long after the kill its `end` came.
+    """
+    follower_events: list[SseEvent] = []
 
-            follower = threading.Thread(target=follow)
-            follower.start()
-            time.sleep(0.2)
-            victim.kill()
-            killed = time.monotonic()
-            follower.join(timeout=LEASE_S + 5)
-            noticed = time.monotonic() - killed
-    finally:
-        victim.stop()
+    def follow() -> None:
+        follower_events.extend(rejoin(follower_on, session))
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    for _ in before_kill:
+        pass
+    victim.kill()
+    killed = time.monotonic()
+    follower.join(timeout=LEASE_S + 5)
+    noticed = time.monotonic() - killed
     assert not follower.is_alive()
+    return follower_events, noticed
+
+
+def assert_closed_as_lost(follower_events: list[SseEvent], noticed: float) -> None:
     assert noticed < LEASE_S + 2, f"followers got end {noticed:.2f} s after the kill"
     error = next(e for e in follower_events if e.event == "error").json()
     assert error["code"] == "replica_lost" and error["retryable"] is True
@@ -268,9 +268,90 @@ def test_killing_the_process_mid_turn_closes_the_turn_for_followers_and_the_sess
     ids = [sequence(e) for e in follower_events]
     assert ids == list(range(len(ids)))  # every event once, in order, the closing ones last
 
+
+def pause(seconds: float) -> Iterator[None]:
+    time.sleep(seconds)
+    yield
+
+
+def test_killing_the_process_mid_answer_closes_the_turn_for_followers_and_the_session_goes_on(
+    shared_engines: dict[str, str], cluster: dict[str, LexProcess], tmp_path: Path
+) -> None:
+    b = cluster["b"]
+    victim = spawn("victim", tmp_path, {**shared_engines, "TURN_LEASE_S": str(LEASE_S)})
+    try:
+        victim.wait_healthy()
+        session = new_session()
+        with open_stream(
+            "POST", f"{victim.url}/query", query=WEATHER, session_id=session, **JSON
+        ) as live:
+            assert [next(live).event for _ in range(3)] == ["tool_use", "tool_output", "chunk"]
+            follower_events, noticed = kill_while_followed(victim, b, session, pause(0.2))
+    finally:
+        victim.stop()
+    assert_closed_as_lost(follower_events, noticed)
+
     after = post_query(b, ADDRESS, session)
     assert after[-1].json()["status"] == "completed"
     assert transcript_queries(b, session) == [WEATHER, ADDRESS]
+
+
+def saved_messages(process: LexProcess, session_id: str) -> list[dict[str, Any]]:
+    response = httpx.get(f"{process.url}/sessions/{session_id}", headers=OPERATOR, timeout=10)
+    if response.status_code == 404:
+        return []
+    messages: list[dict[str, Any]] = response.json()["messages"]
+    return messages
+
+
+def until_saved(process: LexProcess, session_id: str, call_id: str) -> Iterator[None]:
+    """Waits until the tool call `call_id` is in the saved history (checkpoints save async)."""
+    deadline = time.monotonic() + 10
+    while not any(
+        call["id"] == call_id
+        for message in saved_messages(process, session_id)
+        for call in message.get("tool_calls", [])
+    ):
+        assert time.monotonic() < deadline, "the tool call was never saved"
+        time.sleep(0.05)
+    yield
+
+
+def test_killing_the_process_mid_tool_call_closes_the_turn_and_the_next_turn_closes_the_call(
+    shared_engines: dict[str, str], cluster: dict[str, LexProcess], tmp_path: Path
+) -> None:
+    b = cluster["b"]
+    slow_tool = {"TURN_LEASE_S": str(LEASE_S), "SIMULATED_WEATHER_DELAY_S": "30"}
+    victim = spawn("victim-mid-tool", tmp_path, {**shared_engines, **slow_tool})
+    try:
+        victim.wait_healthy()
+        session = new_session()
+        with open_stream(
+            "POST", f"{victim.url}/query", query=WEATHER, session_id=session, **JSON
+        ) as live:
+            use = next(live)
+            assert use.event == "tool_use" and use.json()["name"] == "get_weather"
+            call_id = use.json()["id"]
+            follower_events, noticed = kill_while_followed(
+                victim, b, session, until_saved(b, session, call_id)
+            )
+    finally:
+        victim.stop()
+    assert_closed_as_lost(follower_events, noticed)
+    assert "tool_output" not in [e.event for e in follower_events]
+
+    after = post_query(b, ADDRESS, session)
+    assert after[-1].json()["status"] == "completed"
+    messages = saved_messages(b, session)
+    assert [m["role"] for m in messages[:4]] == ["user", "assistant", "tool", "user"]
+    assert [m["text"] for m in messages if m["role"] == "user"] == [WEATHER, ADDRESS]
+    assert [call["id"] for call in messages[1]["tool_calls"]] == [call_id]
+    closed = messages[2]
+    assert closed["tool_call_id"] == call_id and closed["status"] == "error"
+    assert closed["text"] == INTERRUPTED_TOOL_RESULT
+    answered = {m["tool_call_id"] for m in messages if m["role"] == "tool"}
+    asked = {c["id"] for m in messages if m["role"] == "assistant" for c in m["tool_calls"]}
+    assert asked == answered  # no tool call left without a result
 
 
 def test_twenty_concurrent_bookings_of_one_slot_across_processes_give_exactly_one(
@@ -322,31 +403,46 @@ def test_five_processes_starting_together_on_an_empty_database_all_become_health
     ] * 5
 
 
-def test_two_workers_on_sqlite_refuse_to_start(tmp_path: Path) -> None:
-    port = free_port()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        cwd=tmp_path,
-        env=lex_env({"DATABASE_URL": f"sqlite:///{tmp_path / 'lex.sqlite'}"}),
+def serve_until_it_exits(cwd: Path, settings: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Runs `python -m api.serve --workers 2` as an operator does; returns once it has exited."""
+    return subprocess.run(
+        [*SERVE_COMMAND, "--port", str(free_port()), "--workers", "2"],
+        cwd=cwd,
+        env=lex_env(settings),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
-    # The second worker refuses, and uvicorn then stops the whole service (it exits 0 doing so).
-    assert "another Lex process already serves" in result.stderr
-    assert "stopping the parent process" in result.stderr
+
+
+def test_two_workers_on_sqlite_refuse_to_start(tmp_path: Path) -> None:
+    result = serve_until_it_exits(
+        tmp_path, {"DATABASE_URL": f"sqlite:///{tmp_path / 'lex.sqlite'}"}
+    )
+    assert result.returncode == STARTUP_FAILURE, result.stderr
+    assert "Lex cannot start: WORKERS=2 was asked for" in result.stderr
     assert "DATABASE_URL=postgresql://" in result.stderr and "REDIS_URL=redis://" in result.stderr
+
+
+def test_two_workers_on_postgres_without_redis_refuse_to_start(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    result = serve_until_it_exits(tmp_path, {"DATABASE_URL": postgres_url})
+    assert result.returncode == STARTUP_FAILURE, result.stderr
+    assert "REDIS_URL=redis://" in result.stderr
+
+
+def test_workers_that_fail_to_start_stop_the_service_with_a_failure_code(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # Settings pass the launcher's checks; the workers then cannot reach Redis.
+    unreachable_redis = f"redis://127.0.0.1:{free_port()}/0"
+    result = serve_until_it_exits(
+        tmp_path, {"DATABASE_URL": postgres_url, "REDIS_URL": unreachable_redis}
+    )
+    assert result.returncode == STARTUP_FAILURE, result.stderr
+    assert "Connection refused" in result.stderr
+    assert "Lex cannot start: a worker failed to start" in result.stderr
 
 
 NGINX_CONF = Path(__file__).resolve().parents[2] / "infrastructure" / "nginx.conf"

@@ -1,4 +1,4 @@
-"""Lex as a separate OS process: `uvicorn api.main:app` on a loopback port, configured by env.
+"""Lex as a separate OS process: `python -m api.serve` on a loopback port, configured by env.
 
 For scenarios that need several processes sharing Postgres and Redis (scale-out), or a process
 that can be killed. The process reads its settings from the environment only (it runs in a
@@ -22,6 +22,8 @@ import httpx
 from tests.support.app_server import TEST_ADMIN_TOKEN
 from tests.support.live_server import free_port
 
+SERVE_COMMAND = (sys.executable, "-m", "api.serve")
+"""What operators run (`make run` and the container run it too)."""
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 
@@ -103,26 +105,23 @@ def lex_env(settings: Mapping[str, str]) -> dict[str, str]:
 
 
 def spawn(
-    name: str, workdir: Path, settings: Mapping[str, str], *, uvicorn_args: tuple[str, ...] = ()
+    name: str, workdir: Path, settings: Mapping[str, str], *, serve_args: tuple[str, ...] = ()
 ) -> LexProcess:
-    """Starts `uvicorn api.main:app` with `settings` as its environment; does not wait for it."""
+    """Starts `python -m api.serve` with `settings` as its environment; does not wait for it."""
     port = free_port()
     log = workdir / f"{name}.log"
     workdir.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.main:app",
+                *SERVE_COMMAND,
                 "--host",
                 "127.0.0.1",
                 "--port",
                 str(port),
                 "--log-level",
                 "warning",
-                *uvicorn_args,
+                *serve_args,
             ],
             cwd=workdir,
             env=lex_env(settings),

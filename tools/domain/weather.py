@@ -251,7 +251,13 @@ class SimulatedWeather:
 
     A hash of the normalized city name and the date seeds the draw; the temperature follows the
     season and the city's climate where known (a mid-latitude climate otherwise).
+
+    Args:
+        delay_s: Pause before each answer, as a live lookup takes (0: none).
     """
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self._delay_s = delay_s
 
     async def current(self, city: str, day: date) -> WeatherReport:
         """Return the simulated weather of `city` on `day`.
@@ -259,7 +265,10 @@ class SimulatedWeather:
         Raises:
             ToolException: When `city` is not a plausible city name.
         """
-        return self.report(clean_city(city), day)
+        name = clean_city(city)
+        if self._delay_s > 0:
+            await asyncio.sleep(self._delay_s)
+        return self.report(name, day)
 
     def report(self, city: str, day: date) -> WeatherReport:
         """Compute the report synchronously for an already validated city name."""

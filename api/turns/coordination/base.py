@@ -30,6 +30,15 @@ class TurnSink(Protocol):
         """Unique id of the turn; event ids are `<run_id>:<sequence number>`."""
         ...
 
+    @property
+    def after_lost_turn(self) -> bool:
+        """Whether the session's previous turn never wrote its `end` because its process died.
+
+        Its saved history may then end with tool calls that have no result, which the executor
+        closes before this turn runs.
+        """
+        ...
+
     def publish(self, event: TurnEvent) -> None:
         """Appends an event; every follower receives it, in order."""
         ...

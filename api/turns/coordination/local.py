@@ -43,6 +43,8 @@ class TurnRun:
         run_id: Unique id of the turn; event ids are `<run_id>:<sequence number>`.
         session_id: The session the turn belongs to.
         task: The task running the turn.
+        after_lost_turn: Whether the session's previous turn died with its process (known only
+            to coordination shared by processes; always False in-process).
     """
 
     def __init__(self, session_id: str, run_id: str | None = None) -> None:
@@ -51,6 +53,7 @@ class TurnRun:
         self.task: asyncio.Task[None] | None = None
         self.started = False
         self.cancel_requested = False
+        self.after_lost_turn = False
         self.events: list[TurnEvent] = []
         self._published = asyncio.Event()
         self._finished = asyncio.Event()

@@ -11,11 +11,13 @@
 - `ON_BUSY=enqueue`: a per-session FIFO list with the same cap as in-process.
 - A replica that dies mid-turn stops renewing its `alive` key; the first follower to notice writes
   `error` (`replica_lost`, retryable) and `end`, exactly once (a script checks and writes
-  atomically). The turn is never re-run: tools are not idempotent. The next turn on the session
-  repairs the interrupted tool calls from the saved history, as after any failure.
+  atomically). The turn is never re-run: tools are not idempotent. A turn marks its session
+  `open` until its `end` is written, so the next turn of a session whose process died finds the
+  mark, and the executor closes the tool calls left without a result in the saved history.
 
-Every check-and-write is one Lua script, so no two replicas can interleave inside it. The scripts
-build some key names themselves, so this needs a single Redis (or one hash slot), not a cluster.
+Every check-and-write is one Lua script, so no two replicas can interleave inside it. Every key a
+script touches is passed in KEYS and carries the session id as its hash tag (`lex:{<session>}:...`),
+so all keys of one session live in one hash slot: the scripts also run on a Redis Cluster node.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ local outcome
 if redis.call('EXISTS', KEYS[1]) == 0 and waiting == 0 then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
   outcome = 1
+  if redis.call('EXISTS', KEYS[5]) == 1 then outcome = 3 end
+  redis.call('SET', KEYS[5], ARGV[1], 'EX', ARGV[6])
 elseif ARGV[2] == '1' or waiting >= tonumber(ARGV[3]) then
   return 0
 else
@@ -74,25 +78,33 @@ redis.call('SET', KEYS[3], '1', 'PX', ARGV[4])
 redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[5])
 return outcome
 """
-"""KEYS lease, queue, alive, latest; ARGV run_id, reject, cap, lease_ms, ttl_s.
-Returns 1 (runs now, lease taken), 2 (queued) or 0 (busy)."""
+"""KEYS lease, queue, alive, latest, open; ARGV run_id, reject, cap, lease_ms, ttl_s, open_ttl_s.
+Returns 1 (runs now, lease taken), 3 (runs now; the session's previous turn never wrote its `end`:
+its process died), 2 (queued) or 0 (busy)."""
 
 _TAKE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-while true do
-  local head = redis.call('LINDEX', KEYS[2], 0)
-  if not head then return -1 end
-  if head == ARGV[1] then break end
-  if redis.call('EXISTS', ARGV[3] .. head .. ARGV[4]) == 1 then return 0 end
-  redis.call('LPOP', KEYS[2])
+local head = redis.call('LINDEX', KEYS[2], 0)
+if not head then return -1 end
+if head ~= ARGV[1] then
+  if head == ARGV[3] and redis.call('EXISTS', KEYS[4]) == 0 then
+    redis.call('LPOP', KEYS[2])
+    return -2
+  end
+  return head
 end
 redis.call('LPOP', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
+local outcome = 1
+if redis.call('EXISTS', KEYS[3]) == 1 then outcome = 3 end
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[4])
+return outcome
 """
-"""KEYS lease, queue; ARGV run_id, lease_ms, alive-key prefix, alive-key suffix. Takes the lease
-when it is free and this run heads the queue (waiters whose process died are dropped).
-Returns 1 (taken), 0 (not yet) or -1 (no longer queued)."""
+"""KEYS lease, queue, open, alive of the run believed to head the queue; ARGV run_id, lease_ms,
+that run's id ('' when unknown), open_ttl_s. Takes the lease when it is free and this run heads
+the queue. Returns 1 (taken), 3 (taken; the previous turn never wrote its `end`), 0 (the lease is
+held), -1 (no longer queued), -2 (the head's process died: it was dropped, ask again) or the run id
+heading the queue (ask again with its `alive` key: the script reads only keys it is given)."""
 
 _HEARTBEAT = """
 if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
@@ -110,9 +122,11 @@ _RELEASE = """
 redis.call('DEL', KEYS[2])
 redis.call('LREM', KEYS[3], 0, ARGV[1])
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[4]) == ARGV[1] then redis.call('DEL', KEYS[4]) end
 return 1
 """
-"""KEYS lease, alive, queue; ARGV run_id."""
+"""KEYS lease, alive, queue, open; ARGV run_id. The process that ran the turn is alive and has
+repaired the history itself, so the session is no longer `open`."""
 
 _APPEND = """
 local written = 0
@@ -129,13 +143,14 @@ if ARGV[2] == '1' then
   redis.call('DEL', KEYS[4])
   redis.call('LREM', KEYS[5], 0, ARGV[5])
   if redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
+  if redis.call('GET', KEYS[6]) == ARGV[5] then redis.call('DEL', KEYS[6]) end
 end
 return written
 """
-"""KEYS stream, done, lease, alive, queue; ARGV first sequence, is_end, ttl_s, max_len, run_id,
-events... Returns 0 when the turn was already closed (declared lost): nothing is written after an
-`end`. With the `end`, the session's lease is released in the same step, so a client that has read
-`end` can send its next message at once, on any replica."""
+"""KEYS stream, done, lease, alive, queue, open; ARGV first sequence, is_end, ttl_s, max_len,
+run_id, events... Returns 0 when the turn was already closed (declared lost): nothing is written
+after an `end`. With the `end`, the session's lease is released (and its `open` mark cleared) in
+the same step, so a client that has read `end` can send its next message at once, on any replica."""
 
 _CLOSE_LOST = """
 if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -157,44 +172,56 @@ return 1
 `alive`: 1 (closed now), 0 (alive, or already closed), -1 (closed and expired: nothing to read)."""
 
 
+OPEN_TURN_TTL_S: Final = 7 * 24 * 3600
+"""How long the mark of a turn that never wrote its `end` waits for the session's next turn."""
+
+
 @dataclass(frozen=True)
 class RedisKeys:
-    """Every key and channel name, under one prefix so deployments can share a Redis."""
+    """Every key and channel name, under one prefix so deployments can share a Redis.
+
+    A session's keys and those of its runs share the hash tag `{<session id>}` (session ids and
+    client-bound keys have no braces), so they hash to one slot, as a Redis Cluster needs for the
+    scripts that touch several of them; different sessions still spread over the slots.
+    """
 
     prefix: str
 
+    def session(self, session_id: str) -> str:
+        """What every key of the session starts with."""
+        return f"{self.prefix}{{{session_id}}}"
+
     def lease(self, session_id: str) -> str:
         """The session's lease: the id of the run that may write to it."""
-        return f"{self.prefix}session:{session_id}:lease"
+        return f"{self.session(session_id)}:lease"
 
     def queue(self, session_id: str) -> str:
         """Runs waiting behind the session's running turn, in order."""
-        return f"{self.prefix}session:{session_id}:queue"
+        return f"{self.session(session_id)}:queue"
 
     def latest(self, session_id: str) -> str:
         """The session's latest run id, for rejoining."""
-        return f"{self.prefix}session:{session_id}:latest"
+        return f"{self.session(session_id)}:latest"
 
-    def events(self, run_id: str) -> str:
+    def open(self, session_id: str) -> str:
+        """The run that took the session and has not written its `end` yet."""
+        return f"{self.session(session_id)}:open"
+
+    def events(self, session_id: str, run_id: str) -> str:
         """The run's event stream."""
-        return f"{self.prefix}run:{run_id}:events"
+        return f"{self.session(session_id)}:run:{run_id}:events"
 
-    def alive(self, run_id: str) -> str:
+    def alive(self, session_id: str, run_id: str) -> str:
         """Present while the run's process renews it."""
-        return f"{self.prefix}run:{run_id}{self.alive_suffix}"
+        return f"{self.session(session_id)}:run:{run_id}:alive"
 
-    @property
-    def alive_suffix(self) -> str:
-        """What follows the run id in its `alive` key (the scripts build the key themselves)."""
-        return ":alive"
-
-    def done(self, run_id: str) -> str:
+    def done(self, session_id: str, run_id: str) -> str:
         """Present once the run's `end` is written."""
-        return f"{self.prefix}run:{run_id}:done"
+        return f"{self.session(session_id)}:run:{run_id}:done"
 
-    def cancel(self, run_id: str) -> str:
+    def cancel(self, session_id: str, run_id: str) -> str:
         """Present once someone asked to stop the run."""
-        return f"{self.prefix}run:{run_id}:cancel"
+        return f"{self.session(session_id)}:run:{run_id}:cancel"
 
     @property
     def cancel_channel(self) -> str:
@@ -299,7 +326,7 @@ class RemoteTurnFeed:
         """
         client = self._coordinator.client
         keys = self._coordinator.keys
-        stream = keys.events(self.run_id)
+        stream = keys.events(self.session_id, self.run_id)
         position = f"0-{start}"
         while True:
             reply: Any = await client.xread(
@@ -399,8 +426,9 @@ class RedisTurnCoordinator:
             keys=[
                 keys.lease(session_id),
                 keys.queue(session_id),
-                keys.alive(run.run_id),
+                keys.alive(session_id, run.run_id),
                 keys.latest(session_id),
+                keys.open(session_id),
             ],
             args=[
                 run.run_id,
@@ -408,11 +436,13 @@ class RedisTurnCoordinator:
                 MAX_QUEUED_TURNS,
                 self.lease_ms,
                 self.finished_ttl_s,
+                OPEN_TURN_TTL_S,
             ],
         )
         if outcome == 0:
             raise SessionBusy(session_id)
-        run.holds_lease = outcome == 1
+        run.holds_lease = outcome in (1, 3)
+        run.after_lost_turn = outcome == 3
         self._running[run.run_id] = run
 
         async def wait_turn() -> None:
@@ -428,22 +458,35 @@ class RedisTurnCoordinator:
 
     async def _cancel_if_asked(self, run: RedisTurnRun) -> None:
         """Cancels the run if a stop was asked before this process could hear of it."""
-        if await self.client.exists(self.keys.cancel(run.run_id)):
+        if await self.client.exists(self.keys.cancel(run.session_id, run.run_id)):
             run.cancel()
 
     async def _wait_in_queue(self, run: RedisTurnRun) -> None:
         keys = self.keys
+        session = run.session_id
+        ahead = ""  # the run believed to head the queue, whose `alive` key the script checks
         while True:
             taken = await self._take(
-                keys=[keys.lease(run.session_id), keys.queue(run.session_id)],
-                args=[run.run_id, self.lease_ms, f"{keys.prefix}run:", keys.alive_suffix],
+                keys=[
+                    keys.lease(session),
+                    keys.queue(session),
+                    keys.open(session),
+                    keys.alive(session, ahead or run.run_id),
+                ],
+                args=[run.run_id, self.lease_ms, ahead, OPEN_TURN_TTL_S],
             )
-            if taken == 1:
+            if taken in (1, 3):
                 run.holds_lease = True
+                run.after_lost_turn = taken == 3
                 await self._cancel_if_asked(run)
                 return
             if taken == -1:
                 raise RuntimeError(f"run {run.run_id} dropped out of its session's queue")
+            if taken == -2:
+                continue  # a dead waiter was dropped: look at the new head at once
+            if isinstance(taken, str) and taken != ahead:
+                ahead = taken  # ask again at once, checking whether that run is alive
+                continue
             await asyncio.sleep(QUEUE_POLL_S)
 
     async def _run(self, run: RedisTurnRun, execute: Executor, wait_turn: WaitTurn | None) -> None:
@@ -475,8 +518,9 @@ class RedisTurnCoordinator:
             await self._release(
                 keys=[
                     keys.lease(run.session_id),
-                    keys.alive(run.run_id),
+                    keys.alive(run.session_id, run.run_id),
                     keys.queue(run.session_id),
+                    keys.open(run.session_id),
                 ],
                 args=[run.run_id],
             )
@@ -492,9 +536,9 @@ class RedisTurnCoordinator:
             try:
                 renewed = await self._heartbeat(
                     keys=[
-                        keys.alive(run.run_id),
+                        keys.alive(run.session_id, run.run_id),
                         keys.lease(run.session_id),
-                        keys.done(run.run_id),
+                        keys.done(run.session_id, run.run_id),
                     ],
                     args=[run.run_id, self.lease_ms, "1" if run.holds_lease else "0"],
                 )
@@ -517,11 +561,12 @@ class RedisTurnCoordinator:
         keys = self.keys
         written = await self._append(
             keys=[
-                keys.events(run_id),
-                keys.done(run_id),
+                keys.events(session_id, run_id),
+                keys.done(session_id, run_id),
                 keys.lease(session_id),
-                keys.alive(run_id),
+                keys.alive(session_id, run_id),
                 keys.queue(session_id),
+                keys.open(session_id),
             ],
             args=[
                 first,
@@ -551,7 +596,11 @@ class RedisTurnCoordinator:
         ]
         closed = int(
             await self._close_lost(
-                keys=[keys.events(run_id), keys.done(run_id), keys.alive(run_id)],
+                keys=[
+                    keys.events(session_id, run_id),
+                    keys.done(session_id, run_id),
+                    keys.alive(session_id, run_id),
+                ],
                 args=[self.finished_ttl_s, *(encode_event(event) for event in closing)],
             )
         )
@@ -583,7 +632,7 @@ class RedisTurnCoordinator:
         run_id: str | None = await self.client.get(self.keys.lease(session_id))  # type: ignore[assignment]
         if run_id is None:
             return None
-        await self.client.set(self.keys.cancel(run_id), "1", ex=self.finished_ttl_s)
+        await self.client.set(self.keys.cancel(session_id, run_id), "1", ex=self.finished_ttl_s)
         self._cancel_local(run_id)
         await self.client.publish(self.keys.cancel_channel, run_id)
         return run_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -303,3 +304,11 @@ async def test_open_meteo_refuses_nonsense_without_calling_out(
     with pytest.raises(ToolException, match="letters only"):
         await provider(open_meteo.base_url).current("404", DAY)
     assert open_meteo.paths == []
+
+
+async def test_simulated_weather_can_take_as_long_as_a_live_lookup() -> None:
+    slow = SimulatedWeather(delay_s=30)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(slow.current("Miami", DAY), timeout=0.05)
+    answered = await SimulatedWeather(delay_s=0.01).current("Miami", DAY)
+    assert answered == await SimulatedWeather().current("Miami", DAY)
