@@ -6,7 +6,6 @@ PORT ?= 8000
 # Server limits: connections at once (503 past them), idle keep-alive seconds.
 UVICORN_LIMITS ?= --limit-concurrency 1000 --timeout-keep-alive 5
 WORKERS ?= 1
-STUDIO_PORT ?= 2024
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -73,11 +72,12 @@ fmt: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# LangGraph Studio's dev server on the Studio copy of the database (`lex studio SESSION_ID` fills
-# it), offline: no browser, no tunnel, no version check, no CLI analytics, no tracing.
+# One saved session in LangGraph Studio: `make studio SESSION=<id>` (`lex sessions` lists them)
+# runs `lex studio`, which copies that session alone into a private file, serves it with
+# langgraph dev on 127.0.0.1 for Studio's origin only, and deletes the copy when stopped (Ctrl-C).
 studio: $(STAMP)
-	LANGGRAPH_NO_VERSION_CHECK=true LANGGRAPH_CLI_NO_ANALYTICS=1 LANGSMITH_TRACING=false \
-		$(BIN)/langgraph dev --no-browser --host 127.0.0.1 --port $(STUDIO_PORT)
+	@if [ -z "$(SESSION)" ]; then echo "usage: make studio SESSION=<session id>"; exit 2; fi
+	$(BIN)/lex studio '$(SESSION)'
 
 # Latency, throughput, storage and memory against a stand-in Groq server, beside `langgraph dev`:
 # prints a table, writes bench/results/latest.json. BENCH_PROFILE=full runs the full counts.

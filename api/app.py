@@ -208,8 +208,8 @@ def server_secrets(settings: Settings) -> ServerSecrets:
         path = admin_token_path(settings.data_path)
         admin_token, made = read_or_create_secret(path)
         logger.warning(
-            "%s the operator's token (ADMIN_TOKEN) in %s; lex sessions, lex replay and "
-            "lex studio read it from there",
+            "%s the operator's token (ADMIN_TOKEN) in %s; lex sessions and lex replay read it "
+            "from there",
             "Made" if made else "Using",
             path.resolve(),
         )

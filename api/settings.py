@@ -15,7 +15,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from api.telemetry.logs import LogFormat
 from api.turns.coordination.base import OnBusy
 from checkpoints.saver import SQLITE_URL_PREFIX, sqlite_path
-from checkpoints.studio import DEFAULT_STUDIO_DATABASE_URL
 
 DEFAULT_CORS_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000"
 """The provided chat frontend's origins."""
@@ -221,10 +220,6 @@ class Settings(BaseSettings):
     )
     langsmith_project: str | None = Field(default=None, description="LangSmith project.")
     langsmith_endpoint: str | None = Field(default=None, description="LangSmith API URL.")
-    studio_database_url: str = Field(
-        default=DEFAULT_STUDIO_DATABASE_URL,
-        description="SQLite copy of the database that `langgraph dev` (Studio) opens.",
-    )
     studio_step_turns: int = Field(
         default=20,
         ge=1,

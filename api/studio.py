@@ -1,7 +1,7 @@
 """The graph LangGraph Studio loads (`langgraph.json` names `make_graph`), without a checkpointer.
 
 `langgraph dev` refuses a graph that has one: it supplies the saver named in `langgraph.json`
-(`checkpoints.studio`, over the Studio copy of the app's database, so saved sessions open there).
+(`checkpoints.studio`, over the private copy of one session that `lex studio` makes).
 The graph is wired by `api.wiring` exactly as the app's is; only bookings differ: runs made from
 Studio book into an in-memory appointment book, never into real appointments. Nothing is built
 when this module is imported: the dev server calls the factory.

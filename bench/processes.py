@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import httpx
 
+from checkpoints.studio import STUDIO_COPY_ENV
 from tests.support.live_server import free_port
 
 logger = logging.getLogger(__name__)
@@ -237,7 +238,7 @@ def start_langgraph_dev(standin_url: str, workdir: Path, log_path: Path | None, 
     port = free_port()
     env = {
         **groq_env(standin_url),
-        "STUDIO_DATABASE_URL": f"sqlite:///{workdir / 'studio.sqlite'}",
+        STUDIO_COPY_ENV: str(workdir / "studio.sqlite"),
         "LANGGRAPH_CLI_NO_ANALYTICS": "1",
         "LANGGRAPH_NO_VERSION_CHECK": "true",
         "LOG_LEVEL": "WARNING",

@@ -1,7 +1,7 @@
 """What the `lex` subcommands share: the service URL option, HTTP errors as messages, SSE reading.
 
 Terminal commands talk to a running Lex over HTTP, like any other client, so they read exactly
-what the API serves; only `lex studio` opens the database file itself.
+what the API serves; only `lex studio` (and `lex migrate`) open the database itself.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 `lex chat` creates its sessions with `POST /sessions` and keeps each secret in a file only its
 owner can read (`~/.lex_sessions.json`, or `$LEX_SESSIONS_FILE`), so `lex chat --session ID`
-continues one later. `lex sessions`, `lex replay` and `lex studio` act as the operator: the token
-comes from `--admin-token`, `$LEX_ADMIN_TOKEN` or `$ADMIN_TOKEN`, else from the file the server
-made at first start (`data/admin-token`, or in `$LEX_DATA_DIR`).
+continues one later. `lex sessions` and `lex replay` act as the operator: the token comes from
+`--admin-token`, `$LEX_ADMIN_TOKEN` or `$ADMIN_TOKEN`, else from the file the server made at first
+start (`data/admin-token`, or in `$LEX_DATA_DIR`).
 """
 
 from __future__ import annotations

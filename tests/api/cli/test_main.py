@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import io
-import socket
 
 import httpx
 import pytest
 
 from api.cli.main import main
 from api.cli.sse import SseLineParser
-from api.cli.studio import port_taken, studio_thread_url
 from tests.support.app_server import OPERATOR, ServerFactory
 from tests.support.live_server import free_port
 from tests.support.scripted_model import ScriptedChatModel, calls, text
@@ -119,19 +117,3 @@ def test_the_sse_reader_joins_data_lines_and_skips_comments() -> None:
     lines = [": ping", "event: chunk", "data: a", "data: b", "", "data: plain", ""]
     messages = list(SseLineParser().events(lines))
     assert [(m.event, m.data) for m in messages] == [("chunk", "a\nb"), ("message", "plain")]
-
-
-def test_studio_urls_and_a_port_held_by_another_program() -> None:
-    url = studio_thread_url(
-        "https://smith.langchain.com/", "http://127.0.0.1:2024/", "0b6b8f0e-3c5e-5d7a"
-    )
-    assert url == (
-        "https://smith.langchain.com/studio/thread/0b6b8f0e-3c5e-5d7a"
-        "?baseUrl=http%3A%2F%2F127.0.0.1%3A2024"
-    )
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        taken = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        assert port_taken(taken)
-    assert not port_taken(f"http://127.0.0.1:{free_port()}")
