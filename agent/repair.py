@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolCall, ToolMessage
 
-from agent.tool_calls import FOR_THE_MODEL
+from tools.content import FOR_THE_MODEL
 
 INTERRUPTED_TOOL_RESULT = (
     "Error: this tool call was interrupted before its result came back, so its outcome is "

@@ -22,12 +22,11 @@ from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 
 from agent.messages import stamped
+from tools.content import FOR_THE_MODEL
 from tools.domain.clock import Clock
 
 logger = logging.getLogger(__name__)
 
-FOR_THE_MODEL = " Note for Lex:"
-"""Starts the part of a tool error meant for the model only; cards show what comes before it."""
 UNEXPECTED_TOOL_FAILURE = (
     f"Error: the tool failed unexpectedly and did nothing.{FOR_THE_MODEL} tell the customer it "
     "did not work and offer to try again."

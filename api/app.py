@@ -47,13 +47,12 @@ from api.turns.coordination.base import TurnCoordinator
 from api.turns.coordination.local import TurnManager
 from api.turns.coordination.redis import open_redis_coordinator
 from api.turns.executor import ModelHealth, TurnExecutor
-from api.wiring import build_lex_graph, make_weather
+from api.wiring import build_lex_graph, make_tool_services
 from checkpoints.head_cache import HeadCachingSaver
 from checkpoints.postgres.pool import is_postgres_url
 from checkpoints.postgres.storage import open_postgres_storage
 from checkpoints.saver import sqlite_path
 from checkpoints.storage import Storage, open_sqlite_storage
-from tools import ToolServices
 from tools.domain.clock import Clock, utc_now
 
 logger = logging.getLogger(__name__)
@@ -97,9 +96,7 @@ async def open_services(
     """Opens the database and builds every live part; `stack` closes them at shutdown."""
     telemetry = telemetry or TurnTelemetry()
     storage = await stack.enter_async_context(open_storage(settings, clock))
-    services = ToolServices(
-        appointments=storage.appointments, weather=make_weather(settings), clock=clock
-    )
+    services = make_tool_services(settings, storage.appointments, clock)
     # The graph reads sessions through the head cache; everything else uses the saver directly.
     checkpointer = HeadCachingSaver(storage.checkpointer, DELTA_CHANNELS)
     graph = build_lex_graph(settings, choice, services, checkpointer=checkpointer, clock=clock)
@@ -123,6 +120,8 @@ async def open_services(
         interval_s=settings.retention_interval_s,
         clock=clock,
     )
+    limits = build_limits(settings)
+    stack.push_async_callback(limits.aclose)
     logger.info(
         "Lex ready: model=%s/%s db=%s", choice.provider, choice.current_name, storage.engine
     )
@@ -137,7 +136,7 @@ async def open_services(
         storage,
         maintenance,
         server_secrets(settings),
-        build_limits(settings),
+        limits,
         TurnSlots(settings.max_running_turns),
     )
 

@@ -13,8 +13,9 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
+import redis.asyncio
 from limits import RateLimitItem, RateLimitItemPerDay, parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
@@ -76,18 +77,30 @@ def async_storage_url(url: str) -> str:
 class LibraryLimits:
     """`Limits` over the `limits` library's fixed-window limiter.
 
+    In Redis every counter's key starts with `key_prefix` and a colon, e.g.
+    `lex:limits:LIMITER/client/203.0.113.7/30/1/minute`. The connections are this object's own
+    pool, closed by `aclose` (the library opens connections but never closes them).
+
     Args:
         rules: The limits.
         storage_url: `memory://`, or `redis://host:port/db` shared by every replica.
-        key_prefix: Prefix of the counters' keys (one per deployment, or per test).
+        key_prefix: Prefix of the counters' keys in Redis (one per deployment, or per test).
     """
 
     def __init__(
         self, rules: LimitRules, storage_url: str = MEMORY_URL, *, key_prefix: str = KEY_PREFIX
     ) -> None:
-        options: dict[str, str] = {}
+        options: dict[str, Any] = {}
+        self._pool: redis.asyncio.ConnectionPool | None = None
         if not storage_url.startswith(MEMORY_URL):
-            options = {"implementation": "redispy", "key_prefix": key_prefix}
+            self._pool = redis.asyncio.ConnectionPool.from_url(
+                storage_url.removeprefix(ASYNC_SCHEME_PREFIX)
+            )
+            options = {
+                "implementation": "redispy",
+                "key_prefix": key_prefix,
+                "connection_pool": self._pool,
+            }
         storage = storage_from_string(async_storage_url(storage_url), **options)
         if not isinstance(storage, Storage):  # pragma: no cover - the async+ scheme gives one
             raise TypeError(f"not an async limits storage: {storage_url}")
@@ -96,14 +109,18 @@ class LibraryLimits:
         self._query = None if rules.query_rate.lower() in OFF else parse(rules.query_rate)
         self._session = None if rules.session_turns.lower() in OFF else parse(rules.session_turns)
         self._tokens = RateLimitItemPerDay(rules.daily_tokens) if rules.daily_tokens else None
-        self._prefix = key_prefix
+
+    async def aclose(self) -> None:
+        """Closes the connections to Redis (nothing to close in memory)."""
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def _hit(self, item: RateLimitItem | None, *identifiers: str) -> float | None:
         if item is None:
             return None
-        if await self._limiter.hit(item, self._prefix, *identifiers):
+        if await self._limiter.hit(item, *identifiers):
             return None
-        stats = await self._limiter.get_window_stats(item, self._prefix, *identifiers)
+        stats = await self._limiter.get_window_stats(item, *identifiers)
         return max(1.0, math.ceil(stats.reset_time - time.time()))
 
     async def client_query(self, client: str) -> float | None:
@@ -118,13 +135,13 @@ class LibraryLimits:
         """Whether today's model-token budget has any left."""
         if self._tokens is None:
             return True
-        return await self._limiter.test(self._tokens, self._prefix, TOKEN_BUDGET_KEY)
+        return await self._limiter.test(self._tokens, TOKEN_BUDGET_KEY)
 
     async def spend_tokens(self, tokens: int) -> None:
         """Counts tokens a turn used against today's budget."""
         if self._tokens is None or tokens <= 0:
             return
-        await self._limiter.hit(self._tokens, self._prefix, TOKEN_BUDGET_KEY, cost=tokens)
+        await self._limiter.hit(self._tokens, TOKEN_BUDGET_KEY, cost=tokens)
 
 
 class TurnSlots:

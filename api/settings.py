@@ -167,6 +167,12 @@ class Settings(BaseSettings):
         description="Model tokens per day over all sessions; past it Lex answers politely without "
         "calling the model. 0: no budget.",
     )
+    max_active_bookings: int = Field(
+        default=3,
+        ge=0,
+        description="Upcoming test drives one customer (a signed customer token's, else the "
+        "conversation's) may hold at once; a move within the cap always works. 0: no cap.",
+    )
     max_running_turns: int = Field(
         default=64,
         ge=1,

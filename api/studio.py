@@ -17,14 +17,14 @@ from langgraph.graph.state import CompiledStateGraph
 
 from api.chat_models import choose_chat_model
 from api.settings import Settings
-from api.wiring import build_lex_graph, make_weather
-from tools import InMemoryAppointmentBook, ToolServices
+from api.wiring import build_lex_graph, make_tool_services
+from tools import InMemoryAppointmentBook
 from tools.domain.clock import utc_now
 
 
 def build_studio_graph(settings: Settings) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Builds the checkpointer-less graph for LangGraph Studio under `settings`."""
-    services = ToolServices(appointments=InMemoryAppointmentBook(), weather=make_weather(settings))
+    services = make_tool_services(settings, InMemoryAppointmentBook())
     return build_lex_graph(settings, choose_chat_model(settings, utc_now), services)
 
 

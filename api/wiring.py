@@ -16,7 +16,7 @@ from agent.graph import GraphOptions, compile_graph
 from api.chat_models import ChatModelChoice
 from api.settings import Settings
 from api.turns.failures import FALLBACK_ON, is_tool_use_failed
-from tools import ToolServices, build_tools
+from tools import AppointmentBook, ToolServices, build_tools
 from tools.domain.clock import Clock, utc_now
 from tools.domain.directory import directory_prompt_lines, lineup_prompt_lines
 from tools.domain.weather import OpenMeteoWeather, SimulatedWeather, WeatherProvider
@@ -30,6 +30,18 @@ def make_weather(settings: Settings) -> WeatherProvider:
     if settings.weather_provider == "open-meteo":
         return OpenMeteoWeather(fallback=SimulatedWeather())
     return SimulatedWeather(delay_s=settings.simulated_weather_delay_s)
+
+
+def make_tool_services(
+    settings: Settings, appointments: AppointmentBook, clock: Clock = utc_now
+) -> ToolServices:
+    """Returns what the tools act on: `appointments`, the settings' weather and booking cap."""
+    return ToolServices(
+        appointments=appointments,
+        weather=make_weather(settings),
+        clock=clock,
+        max_active_bookings=settings.max_active_bookings or None,
+    )
 
 
 def graph_options(settings: Settings, choice: ChatModelChoice, clock: Clock) -> GraphOptions:

@@ -1,23 +1,31 @@
-"""Booking tools: availability, scheduling, listing and cancelling test drives.
+"""Booking tools: availability, scheduling (and moving), listing and cancelling test drives.
 
 The customer is read from the run's context through `ToolRuntime` (LangGraph injects it; it is
 never part of the schema the model sees), so a customer only sees and changes their own bookings,
 whatever the model writes. Each tool is built by its own small function over the shared services.
+
+A customer may hold only so many upcoming test drives (`ToolServices.max_active_bookings`), so one
+client cannot book a dealership's whole day. A move is one `schedule_appointment` call naming the
+booking it replaces: the book cancels the old one in the same step, so a customer at the cap can
+still move, and a failed move keeps the old booking.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from langchain_core.tools import BaseTool, ToolException, tool
 from langgraph.prebuilt import ToolRuntime
 
-from tools.content import compact_json
+from tools.content import FOR_THE_MODEL, compact_json
 from tools.domain.appointment_book import (
     CANCELLED,
     NOTHING_BOOKED,
     Appointment,
+    BookingCap,
+    BookingCapError,
+    NotReplaceableError,
     SlotTakenError,
     normalize_confirmation_id,
 )
@@ -43,8 +51,19 @@ from tools.names import (
     LIST_MY_APPOINTMENTS,
     SCHEDULE_APPOINTMENT,
 )
-from tools.schema import CarModelArg, DateArg, DealershipIdArg, TimeArg
+from tools.schema import (
+    CarModelArg,
+    DateArg,
+    DealershipIdArg,
+    OptionalConfirmationIdArg,
+    TimeArg,
+)
 from tools.services import ToolServices
+
+REPLACED_CONFIRMATION_ID = "replaced_confirmation_id"
+"""Field of a booking's result naming the booking it moved (and cancelled)."""
+CAP_REACHED = "the most one customer can hold at once"
+"""Said in the refusal of a booking past the cap."""
 
 
 class CustomerContext(Protocol):
@@ -91,6 +110,67 @@ def _times(times: list[str]) -> str:
 
 def _not_bookable(message: str) -> ToolException:
     return ToolException(f"{message} {NOTHING_BOOKED}")
+
+
+def has_started(appointment: Appointment, now: datetime) -> bool:
+    """Whether a booking's test drive has started (or taken place) by `now`."""
+    dealership = DEALERSHIPS_BY_ID.get(appointment.dealership_id)
+    if dealership is None:  # a dealership no longer listed: judged by its day alone
+        return appointment.day < now.date()
+    return slot_start(dealership, appointment.day, appointment.time) <= now
+
+
+def booking_cap(services: ToolServices, now: datetime) -> BookingCap | None:
+    """The cap on a customer's upcoming bookings at `now`, or None when there is none."""
+    most = services.max_active_bookings
+    if not most:
+        return None
+    # Every time zone's "today" is at most a day behind UTC's: earlier days are over everywhere.
+    return BookingCap(
+        most=most,
+        from_day=now.date() - timedelta(days=1),
+        upcoming=lambda appointment: not has_started(appointment, now),
+    )
+
+
+def cap_reached(error: BookingCapError) -> ToolException:
+    """The refusal of a booking past the cap: what the customer reads, then a note for the model."""
+    drives = "test drive" if error.held == 1 else "test drives"
+    return ToolException(
+        f"You already have {error.held} upcoming {drives} booked, {CAP_REACHED}; cancel one to "
+        f"book another. {NOTHING_BOOKED}{FOR_THE_MODEL} to move one "
+        "of them instead, call schedule_appointment again with replaces set to its confirmation "
+        "id; list_my_appointments shows them."
+    )
+
+
+async def _replaced_booking(
+    services: ToolServices, customer: str, replaces: str, now: datetime
+) -> Appointment:
+    """Checks that the booking a move replaces is the customer's and can still be moved.
+
+    Raises:
+        ToolException: Why it cannot be moved; nothing is booked.
+    """
+    canonical = normalize_confirmation_id(replaces)
+    existing = await services.appointments.get(customer, canonical) if canonical else None
+    if existing is None:
+        raise _not_bookable(
+            f"No booking with confirmation id '{replaces.strip()}' was found among the "
+            "customer's test drives, so there is nothing to move."
+        )
+    when = f"{describe_day(existing.day)} at {existing.time}"
+    if existing.status == CANCELLED:
+        raise _not_bookable(
+            f"Booking {existing.confirmation_id} ({when}) was already cancelled, so there is "
+            "nothing to move."
+        )
+    if has_started(existing, now):
+        raise _not_bookable(
+            f"The test drive {existing.confirmation_id} on {when} has already started or taken "
+            "place, so it can no longer be moved."
+        )
+    return existing
 
 
 async def _free_times(
@@ -194,13 +274,16 @@ def schedule_appointment_tool(services: ToolServices) -> BaseTool:
         time: TimeArg,
         car_model: CarModelArg,
         runtime: ToolRuntime[Any, Any],
+        replaces: OptionalConfirmationIdArg = None,
     ) -> tuple[str, dict[str, Any]]:
-        """Book a test drive for the customer.
+        """Book a test drive for the customer, or move one of their bookings to a new slot.
 
         Call it only once the customer has chosen the dealership, day, start time and car
         model, and the time was offered by check_appointment_availability; call it once per
-        booking the customer asked for, never for one they did not ask for. Tell the customer
-        the confirmation id from the result; they need it to cancel.
+        booking the customer asked for, never for one they did not ask for. To move a booking,
+        call it once with replaces: the old booking is cancelled in the same step, and kept if
+        the new one fails. Tell the customer the confirmation id from the result; they need it
+        to cancel.
 
         Args:
             runtime: Injected by the graph: who the customer is.
@@ -209,23 +292,42 @@ def schedule_appointment_tool(services: ToolServices) -> BaseTool:
             time: Start time as HH:MM (24-hour, dealership local time), one of the free times.
             car_model: Model to test drive, exactly as in the lineup, e.g. "SuperCar GT"; it
                 must be one the dealership offers.
+            replaces: Only to move a booking: the confirmation id of the customer's booking
+                this one replaces, e.g. "SC-7K3F9Q". Leave it out for a new booking.
         """
         customer = customer_of(runtime)
         now = services.now()
+        moving = bool(replaces and replaces.strip())
+        old = await _replaced_booking(services, customer, replaces or "", now) if moving else None
         dealership, day, start, model = await _requested_slot(
             services, now, dealership_id, date, time, car_model
         )
         when = describe_day(day)
+        keep = f" Booking {old.confirmation_id} stays as it is." if old else ""
         try:
             appointment = await services.appointments.book(
-                user_id=customer, dealership_id=dealership.id, day=day, time=start, model=model
+                user_id=customer,
+                dealership_id=dealership.id,
+                day=day,
+                time=start,
+                model=model,
+                replaces=old.confirmation_id if old else None,
+                cap=booking_cap(services, now),
             )
         except SlotTakenError:
             free = await _free_times(services, dealership, day, now)
             raise ToolException(
                 f"That slot was just taken: {start} on {when} at {dealership.name} is already "
-                f"booked. {NOTHING_BOOKED} Free times that day: {_times(free)}."
+                f"booked. {NOTHING_BOOKED}{keep} Free times that day: {_times(free)}."
             ) from None
+        except BookingCapError as error:
+            raise cap_reached(error) from None
+        except NotReplaceableError as error:
+            raise _not_bookable(
+                f"Booking {error.confirmation_id} was cancelled meanwhile, so there is nothing to "
+                "move."
+            ) from None
+        message = f"Your {model} test drive at {dealership.name} is booked for {when} at {start}."
         payload = {
             "status": appointment.status,
             "confirmation_id": appointment.confirmation_id,
@@ -234,10 +336,14 @@ def schedule_appointment_tool(services: ToolServices) -> BaseTool:
             "date": day.isoformat(),
             "time": start,
             "model": model,
-            "message": (
-                f"Your {model} test drive at {dealership.name} is booked for {when} at {start}."
-            ),
+            "message": message,
         }
+        if old is not None:
+            payload[REPLACED_CONFIRMATION_ID] = old.confirmation_id
+            payload["message"] = (
+                f"{message} It replaces {old.confirmation_id} ({describe_day(old.day)} at "
+                f"{old.time}), now cancelled."
+            )
         return compact_json(payload), payload
 
     return schedule_appointment

@@ -1,9 +1,12 @@
-"""How a tool result is serialized for the model, in one place so every tool agrees."""
+"""How a tool result is written for the model, in one place so every tool agrees."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
+
+FOR_THE_MODEL: Final = " Note for Lex:"
+"""Starts the part of a tool error meant for the model only; cards show what comes before it."""
 
 
 def compact_json(payload: Any) -> str:

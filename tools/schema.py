@@ -29,3 +29,5 @@ OptionalDateArg = Annotated[str | None, WithJsonSchema({"type": "string", "patte
 """A day as YYYY-MM-DD, or left out."""
 TimeArg = Annotated[str, WithJsonSchema({"type": "string", "pattern": TIME_PATTERN})]
 """A time of day as HH:MM, 24-hour."""
+OptionalConfirmationIdArg = Annotated[str | None, WithJsonSchema({"type": "string"})]
+"""A booking's confirmation id such as "SC-7K3F9Q", or left out."""

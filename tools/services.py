@@ -22,11 +22,13 @@ class ToolServices:
         appointments: Where test drives are booked.
         weather: Where the weather comes from; the offline simulation unless given.
         clock: Returns the current instant as an aware UTC datetime; the real time unless given.
+        max_active_bookings: Upcoming test drives one customer may hold at once; None for no cap.
     """
 
     appointments: AppointmentBook
     weather: WeatherProvider = field(default_factory=SimulatedWeather)
     clock: Clock = field(default=utc_now)
+    max_active_bookings: int | None = None
 
     def now(self) -> datetime:
         """Return the clock's reading as an aware UTC datetime (a naive reading counts as UTC)."""

@@ -5,6 +5,8 @@ operator's token; listing every session is the operator's alone (see `api.auth`)
 
 Every route reads what it needs from the database first (a bounded number of checkpoints) and
 only then responds, so a slow client never holds the checkpointer (see `api.sessions.history`).
+The routes that read checkpoints (transcript, checkpoint listing, replay) stop reading when their
+client hangs up (`api.disconnects`); the session list is one bounded page query, not worth it.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from sse_starlette import EventSourceResponse
 
 from agent.messages import created_at
 from api.auth import hash_secret, new_owned_session
 from api.deps import AdminDep, ServicesDep, SessionAccessDep
+from api.disconnects import until_disconnected
 from api.errors import ApiError
 from api.schemas.query import ErrorResponse, StreamFormatQuery
 from api.schemas.sessions import (
@@ -33,7 +36,9 @@ from api.schemas.sessions import (
     ToolCallInfo,
     TranscriptMessage,
 )
+from api.services import LexServices
 from api.sessions.history import (
+    CheckpointInfo,
     checkpoint_infos,
     head_branch,
     message_save_times,
@@ -42,7 +47,12 @@ from api.sessions.history import (
     snapshot_messages,
 )
 from api.sessions.replay import replay_sse
-from api.sessions.transcript import TranscriptEntry, split_turns, transcript_entries
+from api.sessions.transcript import (
+    SavedTurn,
+    TranscriptEntry,
+    split_turns,
+    transcript_entries,
+)
 from api.stream.response import KEEPALIVE_PING_S, STREAM_HEADERS
 from api.stream.sse import SSE_LINE_SEPARATOR, StreamFormat
 from checkpoints.saver import thread_id_for
@@ -139,14 +149,22 @@ async def list_sessions(
 
 
 @router.get("/{session_id}", response_model=SessionDetail, responses=NOT_FOUND)
-async def get_session(session: SessionAccessDep, services: ServicesDep) -> Response:
-    """Returns a session's transcript: messages, tool calls with arguments, tool results, times.
+async def get_session(
+    session: SessionAccessDep, services: ServicesDep, request: Request
+) -> Response:
+    """Returns a session's transcript: messages, tool calls with arguments, tool results, times."""
+    body = await until_disconnected(request, transcript_json(services, session.key), "transcript")
+    return Response(content=body, media_type="application/json")
+
+
+async def transcript_json(services: LexServices, session_key: str) -> str:
+    """Reads a session's transcript and serializes it.
 
     The transcript is the whole session, so it is serialized once, here (FastAPI would dump,
     validate and dump a returned model again), with the garbage collector held off while its
     thousands of short-lived objects are built (no `await` in between: nothing else runs).
     """
-    record = await find_session(services, session.key)
+    record = await find_session(services, session_key)
     head = await read_head(services.graph, record.thread_id)
     messages = snapshot_messages(head) if head is not None else []
     saved_at = {m.id: when for m in messages if m.id and (when := created_at(m)) is not None}
@@ -163,8 +181,7 @@ async def get_session(session: SessionAccessDep, services: ServicesDep) -> Respo
         detail = SessionDetail.model_construct(
             **summary(record).model_dump(), messages=[wire_message(entry) for entry in entries]
         )
-        body = detail.model_dump_json()
-    return Response(content=body, media_type="application/json")
+        return detail.model_dump_json()
 
 
 @contextmanager
@@ -217,15 +234,16 @@ def wire_message(entry: TranscriptEntry) -> TranscriptMessage:
 async def replay_session(
     session: SessionAccessDep,
     services: ServicesDep,
+    request: Request,
     stream_format: StreamFormatQuery = StreamFormat.TEXT,
     pace_ms: Annotated[
         int, Query(ge=0, le=MAX_PACE_MS, description="Pause between events, in milliseconds.")
     ] = 0,
 ) -> EventSourceResponse:
     """Replays a saved session with the same events `POST /query` streamed, turn by turn."""
-    record = await find_session(services, session.key)
-    head = await read_head(services.graph, record.thread_id)
-    turns = split_turns(snapshot_messages(head)) if head is not None else []
+    record, turns = await until_disconnected(
+        request, saved_turns(services, session.key), "replay reading"
+    )
     events = replay_sse(
         turns,
         session_id=session.session_id,
@@ -238,22 +256,38 @@ async def replay_session(
     )
 
 
+async def saved_turns(
+    services: LexServices, session_key: str
+) -> tuple[SessionRecord, list[SavedTurn]]:
+    """Reads a session's entry and its turns, for a replay."""
+    record = await find_session(services, session_key)
+    head = await read_head(services.graph, record.thread_id)
+    return record, split_turns(snapshot_messages(head)) if head is not None else []
+
+
 @router.get("/{session_id}/checkpoints", response_model=list[CheckpointItem], responses=NOT_FOUND)
 async def list_checkpoints(
     session: SessionAccessDep,
     services: ServicesDep,
+    request: Request,
     limit: Annotated[
         int,
         Query(ge=1, le=MAX_CHECKPOINTS_LISTED, description="How many of the newest checkpoints."),
     ] = 200,
 ) -> list[CheckpointItem]:
     """Lists a session's checkpoints oldest first, on every branch; turn ends are fork points."""
-    record = await find_session(services, session.key)
-    snapshots = await read_history(services.graph, record.thread_id, limit)
-    return [
-        CheckpointItem.model_validate(info, from_attributes=True)
-        for info in checkpoint_infos(snapshots)
-    ]
+    infos = await until_disconnected(
+        request, read_checkpoint_infos(services, session.key, limit), "checkpoint listing"
+    )
+    return [CheckpointItem.model_validate(info, from_attributes=True) for info in infos]
+
+
+async def read_checkpoint_infos(
+    services: LexServices, session_key: str, limit: int
+) -> list[CheckpointInfo]:
+    """Reads and describes up to `limit` of a session's newest checkpoints."""
+    record = await find_session(services, session_key)
+    return checkpoint_infos(await read_history(services.graph, record.thread_id, limit))
 
 
 @router.delete(

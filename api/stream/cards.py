@@ -12,8 +12,8 @@ from typing import Any
 
 from langchain_core.messages import ToolMessage
 
-from agent.tool_calls import FOR_THE_MODEL
 from api.stream.events import ToolOutput
+from tools.content import FOR_THE_MODEL
 from tools.domain.appointment_book import NOTHING_BOOKED
 from tools.names import CHECK_APPOINTMENT_AVAILABILITY, SCHEDULE_APPOINTMENT
 

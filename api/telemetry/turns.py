@@ -22,6 +22,7 @@ from api.telemetry.metrics import BOOKING_CANCELLED, BOOKING_MADE, LexMetrics
 from api.telemetry.model_calls import ModelCallRecorder
 from api.telemetry.tracing import Tracing
 from api.turns.failures import ModelFailure
+from tools.bookings import REPLACED_CONFIRMATION_ID
 from tools.names import CANCEL_APPOINTMENT, SCHEDULE_APPOINTMENT
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ class TurnObserver:
             action = BOOKING_ACTIONS.get(event.name)
             if action is not None and event.status == "success":
                 self._metrics.bookings.labels(action=action).inc()
+                if isinstance(event.output, dict) and event.output.get(REPLACED_CONFIRMATION_ID):
+                    self._metrics.bookings.labels(action=BOOKING_CANCELLED).inc()  # a move
 
     def finish(
         self,

@@ -2,15 +2,22 @@
 
 The partial unique index admits one confirmed booking per dealership, date and time, so Postgres
 settles a race for a slot between any number of processes: exactly one insert succeeds.
+
+The cap on a customer's upcoming bookings needs more than an index: the count and the insert must
+not interleave with another booking of the same customer. Each booking is one transaction that
+first takes a transaction-scoped advisory lock on the customer (`pg_advisory_xact_lock`), so the
+bookings of one customer queue up, from any process, while everyone else's run in parallel. A row
+lock would not do: a customer with no booking yet has no row to lock. The lock is released at
+commit or rollback, so it also works behind PgBouncer in transaction mode.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
-from psycopg import errors
+from psycopg import AsyncConnection, errors
 from psycopg.rows import tuple_row
 
 from checkpoints.appointments import COLUMNS, ID_ATTEMPTS, appointment_from_row
@@ -19,6 +26,8 @@ from tools.domain.appointment_book import (
     CANCELLED,
     CONFIRMED,
     Appointment,
+    BookingCap,
+    NotReplaceableError,
     SlotTakenError,
     new_confirmation_id,
 )
@@ -27,6 +36,8 @@ from tools.domain.clock import Clock, utc_now
 logger = logging.getLogger(__name__)
 
 PRIMARY_KEY: Final = "appointments_pkey"
+CUSTOMER_LOCK_SPACE: Final = "lex-appointments-customer:"
+"""Hashed with the customer into the advisory lock key, apart from any other advisory lock."""
 
 SCHEMA: Final = (
     """
@@ -64,39 +75,27 @@ class PostgresAppointmentBook:
         self._clock = clock
 
     async def book(
-        self, *, user_id: str, dealership_id: str, day: date, time: str, model: str
+        self,
+        *,
+        user_id: str,
+        dealership_id: str,
+        day: date,
+        time: str,
+        model: str,
+        replaces: str | None = None,
+        cap: BookingCap | None = None,
     ) -> Appointment:
         """Book a slot atomically; see `tools.domain.appointment_book.AppointmentBook.book`.
 
         Raises:
             SlotTakenError: When the slot already holds a confirmed booking.
+            BookingCapError: When the customer already holds `cap.most` upcoming bookings.
+            NotReplaceableError: When `replaces` is not a confirmed booking of the customer.
         """
         created_at = self._clock()
         for _ in range(ID_ATTEMPTS):
-            confirmation_id = new_confirmation_id()
-            try:
-                async with self._pool.connection() as conn:
-                    await conn.execute(
-                        f"INSERT INTO appointments ({COLUMNS}) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                        (
-                            confirmation_id,
-                            user_id,
-                            dealership_id,
-                            day.isoformat(),
-                            time,
-                            model,
-                            CONFIRMED,
-                            created_at.isoformat(),
-                        ),
-                    )
-            except errors.UniqueViolation as exc:
-                if exc.diag.constraint_name == PRIMARY_KEY:
-                    continue  # a random id collided: draw another
-                raise SlotTakenError(dealership_id, day, time) from exc
-            logger.info("booked %s: %s %s %s", confirmation_id, dealership_id, day, time)
-            return Appointment(
-                confirmation_id=confirmation_id,
+            appointment = Appointment(
+                confirmation_id=new_confirmation_id(),
                 user_id=user_id,
                 dealership_id=dealership_id,
                 day=day,
@@ -105,7 +104,69 @@ class PostgresAppointmentBook:
                 status=CONFIRMED,
                 created_at=created_at,
             )
+            try:
+                async with self._pool.connection() as conn, conn.transaction():
+                    await self._book_in_transaction(conn, appointment, replaces, cap)
+            except errors.UniqueViolation as exc:
+                if exc.diag.constraint_name == PRIMARY_KEY:
+                    continue  # a random id collided: draw another
+                raise SlotTakenError(dealership_id, day, time) from exc
+            logger.info(
+                "booked %s: %s %s %s%s",
+                appointment.confirmation_id,
+                dealership_id,
+                day,
+                time,
+                f" (replacing {replaces})" if replaces else "",
+            )
+            return appointment
         raise RuntimeError("could not draw an unused confirmation id")
+
+    async def _book_in_transaction(
+        self,
+        conn: AsyncConnection[Any],
+        appointment: Appointment,
+        replaces: str | None,
+        cap: BookingCap | None,
+    ) -> None:
+        """The statements of one booking, inside the open transaction."""
+        user_id = appointment.user_id
+        if cap is not None:  # first, before any row lock: one customer's bookings queue here
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                (CUSTOMER_LOCK_SPACE + user_id,),
+            )
+        if replaces is not None:
+            # Cancelled first: it no longer counts, and a move may keep its slot.
+            cancelled = await conn.execute(
+                "UPDATE appointments SET status = %s, cancelled_at = %s "
+                "WHERE confirmation_id = %s AND user_id = %s AND status = %s",
+                (CANCELLED, self._clock().isoformat(), replaces, user_id, CONFIRMED),
+            )
+            if cancelled.rowcount != 1:
+                raise NotReplaceableError(replaces)
+        if cap is not None:
+            async with conn.cursor(row_factory=tuple_row) as cur:
+                await cur.execute(
+                    f"SELECT {COLUMNS} FROM appointments WHERE user_id = %s AND status = %s "
+                    "AND date >= %s",
+                    (user_id, CONFIRMED, cap.from_day.isoformat()),
+                )
+                rows = await cur.fetchall()
+            cap.check((appointment_from_row(row) for row in rows), replaces)
+        await conn.execute(
+            f"INSERT INTO appointments ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                appointment.confirmation_id,
+                user_id,
+                appointment.dealership_id,
+                appointment.day.isoformat(),
+                appointment.time,
+                appointment.model,
+                CONFIRMED,
+                appointment.created_at.isoformat(),
+            ),
+        )
 
     async def get(self, user_id: str, confirmation_id: str) -> Appointment | None:
         """Return the user's booking; see `tools.domain.appointment_book.AppointmentBook.get`."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -20,6 +21,13 @@ from checkpoints.appointments import open_appointment_book
 from tests.support.storage import on_every_engine, open_database
 from tests.tools.support import runtime_for
 from tools import SlotTakenError, ToolServices, build_tools
+from tools.domain.appointment_book import (
+    Appointment,
+    AppointmentBook,
+    BookingCap,
+    BookingCapError,
+    NotReplaceableError,
+)
 from tools.names import SCHEDULE_APPOINTMENT
 
 THURSDAY = date(2026, 11, 26)
@@ -229,3 +237,156 @@ async def test_the_table_lives_beside_the_checkpoints_in_wal_mode(db_path: Path)
         journal_mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
     assert {"appointments", "checkpoints", "appointments_one_confirmed_per_slot"} <= tables
     assert journal_mode == "wal"
+
+
+# --- the cap on a customer's upcoming bookings, and moves ---
+
+FRIDAY = date(2026, 11, 27)
+
+
+def cap_of(most: int, *, over_before: tuple[date, str] = (THURSDAY, "09:30")) -> BookingCap:
+    """A cap under which bookings before `over_before` (day, time) have already taken place."""
+    return BookingCap(
+        most=most,
+        from_day=THURSDAY - timedelta(days=1),
+        upcoming=lambda a: (a.day, a.time) >= over_before,
+    )
+
+
+async def book_at(
+    book: AppointmentBook, time: str, *, user_id: str = "alice", day: date = THURSDAY, **extra: Any
+) -> Appointment:
+    return await book.book(
+        user_id=user_id, dealership_id="miami", day=day, time=time, model="SuperCar GT", **extra
+    )
+
+
+@on_every_engine
+async def test_past_the_cap_a_booking_is_refused_and_nothing_is_booked(database_url: str) -> None:
+    async with open_database(database_url) as storage:
+        book = storage.appointments
+        for time in ("10:00", "11:00", "12:00"):
+            await book_at(book, time, cap=cap_of(3))
+        with pytest.raises(BookingCapError) as refused:
+            await book_at(book, "13:00", cap=cap_of(3))
+        others = await book_at(book, "13:00", user_id="bob", cap=cap_of(3))
+        listed = await book.list_for_user("alice")
+
+    assert (refused.value.most, refused.value.held) == (3, 3)
+    assert [a.time for a in listed] == ["10:00", "11:00", "12:00"]
+    assert others.status == "confirmed"  # the cap is per customer
+
+
+@on_every_engine
+async def test_cancelled_and_past_bookings_do_not_count_against_the_cap(database_url: str) -> None:
+    async with open_database(database_url) as storage:
+        book = storage.appointments
+        await book_at(book, "10:00", day=date(2026, 11, 20))  # a week ago: not even read
+        await book_at(book, "09:00")  # earlier today: it has taken place
+        dropped = await book_at(book, "10:00")
+        await book.cancel("alice", dropped.confirmation_id)
+        first = await book_at(book, "11:00", cap=cap_of(2))
+        second = await book_at(book, "12:00", cap=cap_of(2))
+        with pytest.raises(BookingCapError):
+            await book_at(book, "13:00", cap=cap_of(2))
+
+    assert first.status == second.status == "confirmed"
+
+
+@on_every_engine
+async def test_a_move_at_the_cap_cancels_the_old_booking_in_the_same_step(
+    database_url: str,
+) -> None:
+    async with open_database(database_url) as storage:
+        book = storage.appointments
+        kept = await book_at(book, "10:00", cap=cap_of(2))
+        old = await book_at(book, "11:00", cap=cap_of(2))
+        moved = await book_at(book, "15:00", replaces=old.confirmation_id, cap=cap_of(2))
+        # Another car at the same time: the slot it holds is its own to keep.
+        same_slot = await book.book(
+            user_id="alice",
+            dealership_id="miami",
+            day=THURSDAY,
+            time="15:00",
+            model="SuperCar Volt",
+            replaces=moved.confirmation_id,
+            cap=cap_of(2),
+        )
+        listed = {a.confirmation_id: a.status for a in await book.list_for_user("alice")}
+        booked = await book.booked_times("miami", THURSDAY)
+
+    assert listed == {
+        kept.confirmation_id: "confirmed",
+        old.confirmation_id: "cancelled",
+        moved.confirmation_id: "cancelled",
+        same_slot.confirmation_id: "confirmed",
+    }
+    assert booked == {"10:00", "15:00"}
+
+
+@on_every_engine
+async def test_a_failed_move_keeps_the_old_booking(database_url: str) -> None:
+    async with open_database(database_url) as storage:
+        book = storage.appointments
+        old = await book_at(book, "10:00")
+        await book_at(book, "15:00", user_id="bob")
+        with pytest.raises(SlotTakenError):
+            await book_at(book, "15:00", replaces=old.confirmation_id, cap=cap_of(1))
+        bobs = await book_at(book, "16:00", user_id="bob")
+        with pytest.raises(NotReplaceableError):  # not Alice's to move
+            await book_at(book, "17:00", replaces=bobs.confirmation_id)
+        await book.cancel("alice", old.confirmation_id)
+        with pytest.raises(NotReplaceableError):  # already cancelled
+            await book_at(book, "17:00", replaces=old.confirmation_id)
+        listed = await book.list_for_user("alice")
+        booked = await book.booked_times("miami", THURSDAY)
+
+    assert [(a.time, a.status) for a in listed] == [("10:00", "cancelled")]
+    assert booked == {"15:00", "16:00"}
+
+
+@on_every_engine
+async def test_parallel_bookings_of_one_customer_across_connections_stop_at_the_cap(
+    database_url: str,
+) -> None:
+    async with open_database(database_url) as one, open_database(database_url) as other:
+        attempts = [
+            (one if n % 2 else other).appointments.book(
+                user_id="alice",
+                dealership_id="miami",
+                day=FRIDAY,
+                time=f"{9 + n:02d}:00",
+                model="SuperCar GT",
+                cap=cap_of(3),
+            )
+            for n in range(10)
+        ]
+        outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+        listed = await one.appointments.list_for_user("alice")
+
+    assert sum(isinstance(o, Appointment) for o in outcomes) == 3
+    assert all(isinstance(o, BookingCapError) for o in outcomes if not isinstance(o, Appointment))
+    assert len(listed) == 3 and {a.status for a in listed} == {"confirmed"}
+
+
+@on_every_engine
+async def test_parallel_moves_of_one_booking_move_it_once(database_url: str) -> None:
+    async with open_database(database_url) as one, open_database(database_url) as other:
+        old = await book_at(one.appointments, "10:00")
+        attempts = [
+            book_at(
+                (one if n % 2 else other).appointments,
+                f"{11 + n:02d}:00",
+                replaces=old.confirmation_id,
+                cap=cap_of(1),
+            )
+            for n in range(6)
+        ]
+        outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+        listed = await one.appointments.list_for_user("alice")
+
+    assert sum(isinstance(o, Appointment) for o in outcomes) == 1
+    assert all(
+        isinstance(o, NotReplaceableError) for o in outcomes if not isinstance(o, Appointment)
+    )
+    assert sorted(a.status for a in listed) == ["cancelled", "confirmed"]

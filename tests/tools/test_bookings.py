@@ -13,6 +13,8 @@ import pytest
 from langchain_core.tools import BaseTool, ToolException
 
 from tests.tools.support import FakeClock, call, content
+from tools import AppointmentBook, ToolServices, build_tools
+from tools.content import FOR_THE_MODEL
 from tools.names import (
     CANCEL_APPOINTMENT,
     CHECK_APPOINTMENT_AVAILABILITY,
@@ -445,4 +447,125 @@ async def test_concurrent_bookings_of_one_slot_confirm_exactly_one(
         isinstance(o, ToolException) and str(o).startswith("That slot was just taken")
         for o in outcomes
         if not isinstance(o, dict)
+    )
+
+
+# --- the cap on upcoming bookings, and moves ---
+
+
+@pytest.fixture
+def capped(book: AppointmentBook, clock: FakeClock) -> dict[str, BaseTool]:
+    """The tools with a cap of two upcoming test drives per customer."""
+    services = ToolServices(appointments=book, clock=clock, max_active_bookings=2)
+    return {tool.name: tool for tool in build_tools(services)}
+
+
+async def test_past_the_cap_the_customer_is_told_to_cancel_and_the_model_how_to_move(
+    capped: dict[str, BaseTool],
+) -> None:
+    await book(capped, time="10:00")
+    await book(capped, time="11:00")
+
+    with pytest.raises(ToolException) as raised:
+        await book(capped, time="12:00")
+
+    customer_part, _, for_the_model = str(raised.value).partition(FOR_THE_MODEL)
+    assert customer_part == (
+        "You already have 2 upcoming test drives booked, the most one customer can hold at "
+        "once; cancel one to book another. Nothing was booked."
+    )
+    assert "replaces set to its confirmation id" in for_the_model
+    assert content(await availability(capped, "miami", "2026-11-26"))["available_times"][1:4] == [
+        "12:00",
+        "13:00",
+        "14:00",
+    ]
+    await book(capped, user_id=BOB, time="12:00")  # another customer has a cap of their own
+
+
+async def test_a_test_drive_that_has_started_no_longer_counts(
+    capped: dict[str, BaseTool], clock: FakeClock
+) -> None:
+    await book(capped, day="2026-11-24", time="15:00")  # this afternoon in Miami
+    await book(capped, time="10:00")
+    with pytest.raises(ToolException, match="You already have 2 upcoming"):
+        await book(capped, time="11:00")
+
+    clock.set("2026-11-24T20:30:00+00:00")  # 15:30 in Miami: the first has started
+
+    assert (await book(capped, time="11:00"))["status"] == "confirmed"
+
+
+async def test_a_move_at_the_cap_books_the_new_slot_and_cancels_the_old_one(
+    capped: dict[str, BaseTool],
+) -> None:
+    await book(capped, time="10:00")
+    old = await book(capped, time="11:00")
+
+    moved = content(
+        await call(
+            capped[SCHEDULE_APPOINTMENT],
+            user_id=ALICE,
+            dealership_id="miami",
+            date="2026-11-27",
+            time="15:00",
+            car_model="SuperCar GT",
+            replaces=old["confirmation_id"].lower(),
+        )
+    )
+
+    assert moved["replaced_confirmation_id"] == old["confirmation_id"]
+    assert moved["message"] == (
+        "Your SuperCar GT test drive at SuperCar Miami is booked for Friday, November 27 at "
+        f"15:00. It replaces {old['confirmation_id']} (Thursday, November 26 at 11:00), now "
+        "cancelled."
+    )
+    listed = content(await call(capped[LIST_MY_APPOINTMENTS], user_id=ALICE))["appointments"]
+    assert [(a["date"], a["time"], a["status"]) for a in listed] == [
+        ("2026-11-26", "10:00", "confirmed"),
+        ("2026-11-26", "11:00", "cancelled"),
+        ("2026-11-27", "15:00", "confirmed"),
+    ]
+
+
+async def test_a_move_that_fails_keeps_the_old_booking(capped: dict[str, BaseTool]) -> None:
+    old = await book(capped, time="10:00")
+    await book(capped, user_id=BOB, time="15:00")
+
+    with pytest.raises(ToolException) as raised:
+        await book_moving(capped, old["confirmation_id"], time="15:00")
+
+    assert "That slot was just taken" in str(raised.value)
+    assert f"Booking {old['confirmation_id']} stays as it is." in str(raised.value)
+    listed = content(await call(capped[LIST_MY_APPOINTMENTS], user_id=ALICE))["appointments"]
+    assert [(a["time"], a["status"]) for a in listed] == [("10:00", "confirmed")]
+
+
+@pytest.mark.parametrize(
+    ("whose", "cancelled", "reason"),
+    [
+        (BOB, False, "No booking with confirmation id"),
+        (ALICE, True, "was already cancelled, so there is nothing to move"),
+    ],
+)
+async def test_only_the_customers_own_confirmed_booking_can_be_moved(
+    capped: dict[str, BaseTool], whose: str, cancelled: bool, reason: str
+) -> None:
+    other = await book(capped, user_id=whose, time="10:00")
+    if cancelled:
+        await call(
+            capped[CANCEL_APPOINTMENT], user_id=whose, confirmation_id=other["confirmation_id"]
+        )
+
+    with pytest.raises(ToolException, match=reason) as raised:
+        await book_moving(capped, other["confirmation_id"], time="12:00")
+
+    assert "Nothing was booked." in str(raised.value)
+    assert "12:00" in content(await availability(capped, "miami", "2026-11-26"))["available_times"]
+
+
+async def book_moving(tools: dict[str, BaseTool], replaces: str, **changes: str) -> Any:
+    args = {"dealership_id": "miami", "date": "2026-11-26", "car_model": "SuperCar GT", **changes}
+    return content(
+        await call(tools[SCHEDULE_APPOINTMENT], user_id=ALICE, replaces=replaces, **args)
     )

@@ -78,12 +78,15 @@ def test_model_visible_parameters_match_the_spec(all_tools: list[BaseTool]) -> N
         "get_dealership_address": ["dealership_id"],
         "list_dealerships": ["city"],
         "check_appointment_availability": ["dealership_id", "date"],
-        "schedule_appointment": ["dealership_id", "date", "time", "car_model"],
+        "schedule_appointment": ["dealership_id", "date", "time", "car_model", "replaces"],
         "list_my_appointments": [],
         "cancel_appointment": ["confirmation_id"],
     }
     optional = convert_to_openai_tool(all_tools[2])["function"]["parameters"].get("required", [])
     assert "city" not in optional
+    schedule = convert_to_openai_tool(all_tools[4])["function"]["parameters"]
+    assert "replaces" not in schedule.get("required", [])
+    assert schedule["properties"]["replaces"]["type"] == "string"
 
 
 def test_user_id_is_never_in_the_schema_sent_to_the_model(all_tools: list[BaseTool]) -> None:

@@ -2,6 +2,9 @@
 
 The tools depend only on this protocol; the SQLite implementation lives in `checkpoints/`, beside
 the other tables, and the in-memory one serves graphs run without a database (Studio, tests).
+A booking is one atomic step in every book: the slot check, the cap on a customer's upcoming
+bookings (`BookingCap`) and, for a move, the cancellation of the booking it replaces, so two
+concurrent bookings can neither both pass the cap nor leave a customer with both or neither.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Final, Literal, Protocol
@@ -79,19 +83,94 @@ class SlotTakenError(Exception):
         self.time = time
 
 
+class BookingCapError(Exception):
+    """The customer already holds as many upcoming bookings as the cap allows; nothing was booked.
+
+    Attributes:
+        most: The cap.
+        held: The customer's upcoming confirmed bookings (the one a move replaces left out).
+    """
+
+    def __init__(self, most: int, held: int) -> None:
+        super().__init__(f"{held} upcoming bookings held, at most {most} allowed")
+        self.most = most
+        self.held = held
+
+
+class NotReplaceableError(Exception):
+    """The booking a move replaces is not the customer's confirmed booking; nothing was booked."""
+
+    def __init__(self, confirmation_id: str) -> None:
+        super().__init__(f"{confirmation_id} is not a confirmed booking of this customer")
+        self.confirmation_id = confirmation_id
+
+
+@dataclass(frozen=True)
+class BookingCap:
+    """At most `most` upcoming confirmed bookings per customer, checked inside the booking.
+
+    The book reads the customer's confirmed bookings from `from_day` on in the same transaction
+    as the insert, so concurrent bookings cannot both pass; which of them are still to come is
+    the caller's rule (`upcoming`), since only the directory knows each dealership's time zone.
+
+    Attributes:
+        most: Upcoming bookings one customer may hold (at least 1).
+        from_day: Bookings on earlier days are over wherever they are, so they are not read.
+        upcoming: Whether a confirmed booking read (from `from_day` on) is still to come.
+    """
+
+    most: int
+    from_day: date
+    upcoming: Callable[[Appointment], bool]
+
+    def check(self, confirmed: Iterable[Appointment], replaces: str | None = None) -> None:
+        """Refuses one more booking when the customer's upcoming bookings fill the cap.
+
+        Args:
+            confirmed: The customer's confirmed bookings from `from_day` on.
+            replaces: The booking a move cancels in the same step; it does not count.
+
+        Raises:
+            BookingCapError: When the customer already holds `most` upcoming bookings.
+        """
+        held = sum(1 for a in confirmed if a.confirmation_id != replaces and self.upcoming(a))
+        if held >= self.most:
+            raise BookingCapError(self.most, held)
+
+
 class AppointmentBook(Protocol):
     """Where test drives are booked; one slot can never be booked twice, even concurrently."""
 
     async def book(
-        self, *, user_id: str, dealership_id: str, day: date, time: str, model: str
+        self,
+        *,
+        user_id: str,
+        dealership_id: str,
+        day: date,
+        time: str,
+        model: str,
+        replaces: str | None = None,
+        cap: BookingCap | None = None,
     ) -> Appointment:
-        """Book a slot atomically.
+        """Book a slot atomically, within the cap, cancelling the booking it replaces.
+
+        Args:
+            user_id: The customer.
+            dealership_id: Directory id of the dealership.
+            day: Local date of the test drive.
+            time: Local start time "HH:MM".
+            model: Canonical model name.
+            replaces: A confirmed booking of the same customer to cancel in the same step (a
+                move); it is kept when the new booking fails.
+            cap: The most upcoming bookings the customer may hold; None for no cap.
 
         Returns:
             The confirmed appointment with a new confirmation id.
 
         Raises:
             SlotTakenError: When the slot already holds an active booking.
+            BookingCapError: When the customer already holds `cap.most` upcoming bookings.
+            NotReplaceableError: When `replaces` is not a confirmed booking of the customer.
         """
         ...
 
@@ -129,11 +208,33 @@ class InMemoryAppointmentBook:
         self._lock = asyncio.Lock()
 
     async def book(
-        self, *, user_id: str, dealership_id: str, day: date, time: str, model: str
+        self,
+        *,
+        user_id: str,
+        dealership_id: str,
+        day: date,
+        time: str,
+        model: str,
+        replaces: str | None = None,
+        cap: BookingCap | None = None,
     ) -> Appointment:
         """Book a slot; see `AppointmentBook.book`."""
         async with self._lock:
-            if time in self._booked(dealership_id, day):
+            replaced = self._appointments.get(replaces) if replaces is not None else None
+            if replaces is not None and (
+                replaced is None or replaced.user_id != user_id or replaced.status != CONFIRMED
+            ):
+                raise NotReplaceableError(replaces)
+            if cap is not None:
+                cap.check(
+                    (
+                        a
+                        for a in self._appointments.values()
+                        if a.user_id == user_id and a.status == CONFIRMED and a.day >= cap.from_day
+                    ),
+                    replaces,
+                )
+            if time in self._booked(dealership_id, day, ignoring=replaces):
                 raise SlotTakenError(dealership_id, day, time)
             confirmation_id = new_confirmation_id()
             while confirmation_id in self._appointments:
@@ -149,6 +250,8 @@ class InMemoryAppointmentBook:
                 created_at=self._clock(),
             )
             self._appointments[confirmation_id] = appointment
+            if replaced is not None:
+                self._appointments[replaced.confirmation_id] = replace(replaced, status=CANCELLED)
             return appointment
 
     async def get(self, user_id: str, confirmation_id: str) -> Appointment | None:
@@ -175,9 +278,12 @@ class InMemoryAppointmentBook:
         """Return the booked start times; see `AppointmentBook.booked_times`."""
         return self._booked(dealership_id, day)
 
-    def _booked(self, dealership_id: str, day: date) -> set[str]:
+    def _booked(self, dealership_id: str, day: date, ignoring: str | None = None) -> set[str]:
         return {
             a.time
             for a in self._appointments.values()
-            if a.dealership_id == dealership_id and a.day == day and a.status == CONFIRMED
+            if a.dealership_id == dealership_id
+            and a.day == day
+            and a.status == CONFIRMED
+            and a.confirmation_id != ignoring
         }

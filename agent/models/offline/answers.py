@@ -27,6 +27,7 @@ from agent.models.offline.phrasing import (
     sentence,
     we_have,
 )
+from tools.content import FOR_THE_MODEL
 
 _FAILED = {
     Intent.WEATHER.value: "Sorry, I couldn't get the weather",
@@ -40,11 +41,15 @@ _FAILED = {
 
 
 def error_text(content: str) -> str:
-    """The customer-facing part of an error ToolMessage, also from ToolNode's default format."""
+    """The customer-facing part of an error ToolMessage, also from ToolNode's default format.
+
+    A note meant for the model (after `FOR_THE_MODEL`) is left out: the customer reads the rest.
+    """
     text = re.sub(r"^Error:\s*", "", " ".join(content.split()))
     text = re.sub(r"\s*Please fix (?:your mistakes|the error and try again)\.?$", "", text)
     if wrapped := re.fullmatch(r"\w+\((['\"])(.*)\1\)", text):  # repr() of the exception
         text = wrapped.group(2)
+    text = text.split(FOR_THE_MODEL.strip(), 1)[0].strip()
     return sentence(text) or "Something went wrong."
 
 

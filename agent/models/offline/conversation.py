@@ -18,6 +18,7 @@ from agent.models.offline.facts import Facts
 from agent.models.offline.intents import Intent, understand
 from agent.models.offline.parsing import Slots, extract_slots, read_text
 from agent.models.offline.phrasing import BOOKING_OFFERS, OFFER_SLOT, RECAP_CANCEL, RECAP_MOVE
+from tools.bookings import REPLACED_CONFIRMATION_ID
 from tools.names import (
     CANCEL_APPOINTMENT,
     CHECK_APPOINTMENT_AVAILABILITY,
@@ -318,6 +319,9 @@ def bookings_in(results: Sequence[tuple[str, dict[str, Any], ToolMessage]]) -> t
             continue
         data = json_object(message_text(message))
         entries = dicts(data.get("appointments")) if name == LIST_MY_APPOINTMENTS else [data]
+        replaced = seen.get(str(data.get(REPLACED_CONFIRMATION_ID)))
+        if name == SCHEDULE_APPOINTMENT and replaced is not None:  # a move cancelled it
+            seen[replaced.confirmation_id] = replace(replaced, active=False)
         for entry in entries:
             confirmation_id = entry.get("confirmation_id")
             if not isinstance(confirmation_id, str):

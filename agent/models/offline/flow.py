@@ -1,7 +1,9 @@
-"""The salesperson's flow within one turn: check first, offer near times, book before cancelling.
+"""The salesperson's flow within one turn: check first, offer near times, move in one step.
 
 Check availability before booking; on a closed day or a taken slot offer the nearest free times;
-book a move's new slot before cancelling the old one; look bookings up instead of asking for ids.
+move a booking with one booking call that names the one it replaces (the book cancels the old one
+in the same step, so a customer at the booking cap can still move, and a failed move keeps it);
+look bookings up instead of asking for ids.
 
 A goal is re-derived from the conversation at every model step (the model keeps no state); the
 tool results of the turn so far say which step comes next.
@@ -28,6 +30,7 @@ from agent.models.offline.conversation import (
 from agent.models.offline.parsing import Slots
 from agent.models.offline.phrasing import (
     OFFER_BOOK,
+    OFFER_MOVE_INSTEAD,
     OFFER_RETRY,
     OFFER_SLOT,
     OFFER_TEST_DRIVE,
@@ -38,8 +41,8 @@ from agent.models.offline.phrasing import (
     join,
     sentence,
 )
+from tools.bookings import CAP_REACHED, REPLACED_CONFIRMATION_ID
 from tools.names import (
-    CANCEL_APPOINTMENT,
     CHECK_APPOINTMENT_AVAILABILITY,
     LIST_MY_APPOINTMENTS,
     SCHEDULE_APPOINTMENT,
@@ -58,8 +61,9 @@ class BookGoal:
 
     Attributes:
         args: schedule_appointment's arguments; an empty car_model is asked for with the offer.
+            A move's include `replaces`, the confirmation id of the booking it replaces.
         offer_only: Check and offer ("can I come Monday at 3?"); book only after a yes.
-        replaces: A booking to cancel once the new one is booked (a move).
+        replaces: The booking a move replaces.
     """
 
     args: dict[str, str]
@@ -134,9 +138,7 @@ def recap(change: Change, booking: Booking, changes: Slots, conversation: Conver
     ):
         return f"{said} Which day or time would you like instead?"
     target = Booking("", new.dealership_ids[0], new.date or "", new.time or "", new.car_model or "")
-    return (
-        f"{said} I would book {describe(target, conversation)} first, then cancel it. {RECAP_MOVE}"
-    )
+    return f"{said} I would move it to {describe(target, conversation)}. {RECAP_MOVE}"
 
 
 def advance(goal: Goal, results: Sequence[ToolResult], conversation: Conversation) -> Outcome:
@@ -243,35 +245,20 @@ def _after_booking(
     check = _find(results, CHECK_APPOINTMENT_AVAILABILITY, dealership_id=goal.args["dealership_id"])
     used = _ids(booked, check)
     if booked[2].status == "error":
-        keep = (
-            f" Your booking {goal.replaces.confirmation_id} stays as it is."
-            if goal.replaces
-            else ""
-        )
-        text = f"Sorry, I couldn't book that test drive: {_error(booked[2])}{keep}"
+        error = _error(booked[2])
+        old_id = goal.replaces.confirmation_id if goal.replaces else None
+        keep = f" Your booking {old_id} stays as it is." if old_id and old_id not in error else ""
+        text = f"Sorry, I couldn't book that test drive: {error}{keep}"
         if "nothing was booked" not in text.lower():
             text += " Nothing was booked."
-        return Outcome(text=f"{text} {OFFER_RETRY}", used=used)
-    answer = booking_answer(json_object(message_text(booked[2])))
+        offer = OFFER_MOVE_INSTEAD if CAP_REACHED in error else OFFER_RETRY
+        return Outcome(text=f"{text} {offer}", used=used)
+    data = json_object(message_text(booked[2]))
     old = goal.replaces
-    if old is None:
-        return Outcome(text=answer, used=used)
-    cancelled = _find(results, CANCEL_APPOINTMENT, confirmation_id=old.confirmation_id)
-    if cancelled is None:
-        return Outcome(calls=((CANCEL_APPOINTMENT, {"confirmation_id": old.confirmation_id}),))
-    used = used | _ids(cancelled)
-    if cancelled[2].status == "error":
-        text = (
-            f"{answer} But I couldn't cancel your earlier booking {old.confirmation_id}: "
-            f"{_error(cancelled[2])} You now have both; tell me to cancel {old.confirmation_id} "
-            "whenever you like."
-        )
-        return Outcome(text=text, used=used)
-    text = (
-        f"Done, your test drive is moved. {answer} I cancelled the earlier one, "
-        f"{old.confirmation_id} ({describe(old, conversation)})."
-    )
-    return Outcome(text=text, used=used)
+    if old is None or data.get(REPLACED_CONFIRMATION_ID) != old.confirmation_id:
+        return Outcome(text=booking_answer(data), used=used)
+    # The booking's message names the booking it replaced, now cancelled.
+    return Outcome(text=f"Done, your test drive is moved. {booking_answer(data)}", used=used)
 
 
 def _nearest(free: Sequence[str], wanted: str) -> list[str]:

@@ -36,7 +36,7 @@ class Intent(Enum):
     VISIT = "visit"
     """A booking asked as a question ("can I come Monday at 3?"): checked, then offered."""
     MOVE = "move"
-    """A booking moved to another day or time: booked anew first, then the old one cancelled."""
+    """A booking moved to another day or time: one booking that cancels the old one with it."""
 
     @property
     def tool(self) -> str:

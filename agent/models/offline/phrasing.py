@@ -20,6 +20,8 @@ OFFER_BOOK = "Shall I book it for you?"
 BOOKING_OFFERS = (OFFER_TEST_DRIVE, OFFER_THERE, OFFER_SLOT, OFFER_RETRY, OFFER_BOOK)
 
 OFFER_MORE = "Is there anything else I can do for you?"
+OFFER_MOVE_INSTEAD = "I can move one of your test drives there instead, or cancel one: which?"
+"""After a booking refused at the cap: not a booking offer, so a bare "yes" books nothing."""
 
 # Recaps before changing a booking; a "yes" after one carries the change out.
 RECAP_CANCEL = "Shall I cancel it?"

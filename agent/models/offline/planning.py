@@ -355,7 +355,8 @@ def _plan_move(slots: Slots, text: str, conversation: Conversation) -> _Step:
             new = moved(old, slots)
             if question := _model_elsewhere(new, conversation):
                 return _Step(question=question)
-            return _Step(goal=BookGoal(_booking_args(new), offer_only=False, replaces=old))
+            args = {**_booking_args(new), "replaces": old.confirmation_id}
+            return _Step(goal=BookGoal(args, offer_only=False, replaces=old))
     target = _target(slots, conversation, moving=True)
     if target is None and not conversation.active_bookings and _booking_in_progress(conversation):
         return _booking_step(slots, conversation, offer_only=False)  # "make it 4pm" before booking

@@ -97,14 +97,12 @@ def test_a_booking_move_and_cancellation_in_natural_sentences(
     assert "You have no test drives booked" in answers[6]
     assert "  └─ ✓ no test drives booked (2 cancelled)" in lines
     panels = [line for line in lines if line.startswith("  ┌─ ")]
-    # Checked before booking; on the move, the new slot is booked before the old one is cancelled.
+    # Checked before booking; the move is one booking that replaces (and cancels) the old one.
     assert panels[0].startswith("  ┌─ check_appointment_availability(")
-    move = [p.split("(")[0] for p in panels[2:5]]
-    assert move == [
-        "  ┌─ check_appointment_availability",
-        "  ┌─ schedule_appointment",
-        "  ┌─ cancel_appointment",
-    ]
+    move = [p.split("(")[0] for p in panels[2:4]]
+    assert move == ["  ┌─ check_appointment_availability", "  ┌─ schedule_appointment"]
+    assert f'replaces="{first_id}"' in panels[3]
+    assert panels[4].startswith("  ┌─ cancel_appointment(")  # calling it off afterwards
 
 
 def test_a_busy_session_says_it_is_still_answering(

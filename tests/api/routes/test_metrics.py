@@ -82,22 +82,30 @@ def test_turns_tools_tokens_and_bookings_move_the_metrics(
             Text("That time is not available."),
         )
         ask(base_url, "Book the GT at 3 in the night", "metrics-1")
+        groq_standin.script(
+            ToolCalls([ToolCall("schedule_appointment", BOOK_MIAMI)]), Text("Booked!")
+        )
+        again = ask(base_url, "Book the GT at Miami again", "metrics-1")
+        card = next(e.json()["output"] for e in again if e.event == "tool_output")
+        move = {**BOOK_MIAMI, "time": "11:00", "replaces": card["confirmation_id"]}
+        groq_standin.script(ToolCalls([ToolCall("schedule_appointment", move)]), Text("Moved."))
+        ask(base_url, "Make it 11 instead", "metrics-1")  # a move: one booking, one cancellation
         after = scrape(base_url)
 
-    assert moved(before, after, "lex_turns_total", outcome="completed") == 4
+    assert moved(before, after, "lex_turns_total", outcome="completed") == 6
     assert moved(before, after, "lex_tool_calls_total", tool="get_weather", status="success") == 1
     assert (
         moved(before, after, "lex_tool_calls_total", tool="schedule_appointment", status="error")
         == 1
     )
-    assert moved(before, after, "lex_bookings_total", action="made") == 1
-    assert moved(before, after, "lex_bookings_total", action="cancelled") == 1
-    assert moved(before, after, "lex_model_calls_total", model=PRIMARY, status="ok") == 8
+    assert moved(before, after, "lex_bookings_total", action="made") == 3
+    assert moved(before, after, "lex_bookings_total", action="cancelled") == 2
+    assert moved(before, after, "lex_model_calls_total", model=PRIMARY, status="ok") == 12
     assert moved(before, after, "lex_model_tokens_total", model=PRIMARY, direction="input") > 100
     assert moved(before, after, "lex_model_tokens_total", model=PRIMARY, direction="output") > 4
-    assert moved(before, after, "lex_turn_first_chunk_seconds_count") == 4
-    assert moved(before, after, "lex_turn_seconds_count") == 4
-    assert moved(before, after, "lex_http_requests_total", route="/query", status="200") == 4
+    assert moved(before, after, "lex_turn_first_chunk_seconds_count") == 6
+    assert moved(before, after, "lex_turn_seconds_count") == 6
+    assert moved(before, after, "lex_http_requests_total", route="/query", status="200") == 6
     assert after.value("lex_turns_running") == 0
 
 

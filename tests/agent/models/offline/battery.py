@@ -93,6 +93,18 @@ def books(dealership_id: str, date: str, time: str, model: str) -> list[Check]:
     return [calls(SCHEDULE_APPOINTMENT, **args), no_call(CANCEL_APPOINTMENT), says("booked")]
 
 
+def moves(**args: str) -> list[Check]:
+    """The turn moves a booking in one call (naming the one it replaces), never cancelling apart."""
+
+    def check(turn: TurnResult) -> str | None:
+        made = turn.called(SCHEDULE_APPOINTMENT)
+        if any(a.get("replaces") and all(a.get(k) == v for k, v in args.items()) for a in made):
+            return None
+        return f"expected a move {SCHEDULE_APPOINTMENT}({args}, replaces=...), made {turn.calls}"
+
+    return [check, no_call(CANCEL_APPOINTMENT), says("moved")]
+
+
 def checks(dealership_id: str, date: str) -> Check:
     return calls(CHECK_APPOINTMENT_AVAILABILITY, dealership_id=dealership_id, date=date)
 
@@ -347,16 +359,10 @@ BATTERY: list[Conversation] = [
             T("actually make it 4pm instead", no_call(), says("16:00", "Shall I move it?")),
             T(
                 "yes",
-                books("miami", day(1), "16:00", "SuperCar GT")[0],
-                calls(CANCEL_APPOINTMENT),
-                says("moved"),
+                moves(dealership_id="miami", date=day(1), time="16:00", car_model="SuperCar GT"),
             ),
             T("move it to Saturday", no_call(), says(weekday("saturday"), "Shall I move it?")),
-            T(
-                "yep",
-                calls(SCHEDULE_APPOINTMENT, date=weekday("saturday"), time="16:00"),
-                calls(CANCEL_APPOINTMENT),
-            ),
+            T("yep", moves(date=weekday("saturday"), time="16:00")),
             T("call it off", no_call(), says("Shall I cancel it?")),
             T("yes please", calls(CANCEL_APPOINTMENT), says("cancelled")),
             T(
@@ -385,11 +391,7 @@ BATTERY: list[Conversation] = [
         [
             T("I need to reschedule my test drive", calls(LIST_MY_APPOINTMENTS), says("Terra")),
             T("friday at 2pm", no_call(), says("Shall I move it?", "14:00")),
-            T(
-                "sure",
-                calls(SCHEDULE_APPOINTMENT, time="14:00", date=weekday("friday")),
-                calls(CANCEL_APPOINTMENT),
-            ),
+            T("sure", moves(time="14:00", date=weekday("friday"))),
             T("when is my test drive?", calls(LIST_MY_APPOINTMENTS), says("14:00")),
         ],
         before=[("same", "book the terra at dallas tomorrow at 9am")],
@@ -451,12 +453,7 @@ BATTERY: list[Conversation] = [
                 says("not free", "stays"),
             ),
             T("ok 11am then", no_call(), says("11:00", "Shall I move it?")),
-            T(
-                "yes",
-                calls(SCHEDULE_APPOINTMENT, time="11:00"),
-                calls(CANCEL_APPOINTMENT),
-                says("moved"),
-            ),
+            T("yes", moves(time="11:00")),
         ],
         before=[("someone", "book the volt at miami on friday at 10")],
     ),

@@ -18,9 +18,8 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from agent.context import Context
 from api.chat_models import choose_chat_model
 from api.settings import Settings
-from api.wiring import build_lex_graph
+from api.wiring import build_lex_graph, make_tool_services
 from checkpoints.storage import open_sqlite_storage
-from tools import SimulatedWeather, ToolServices
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 """Tuesday 2026-11-24, 10:00 in New York: "tomorrow" is Wednesday the 25th."""
@@ -78,16 +77,22 @@ class Lex:
 
 
 @asynccontextmanager
-async def offline_lex(database: Path) -> AsyncIterator[Lex]:
-    """Opens the app's offline graph (the app's own wiring) on a SQLite file, at the fixed clock."""
+async def offline_lex(database: Path, *, max_active_bookings: int = 0) -> AsyncIterator[Lex]:
+    """Opens the app's offline graph (the app's own wiring) on a SQLite file, at the fixed clock.
+
+    Args:
+        database: The SQLite file.
+        max_active_bookings: Upcoming test drives one customer may hold; 0 for no cap.
+    """
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, model_provider="offline", groq_api_key=None
+        _env_file=None,
+        model_provider="offline",
+        groq_api_key=None,
+        max_active_bookings=max_active_bookings,
     )
     choice = choose_chat_model(settings, fixed_clock)
     async with open_sqlite_storage(database, fixed_clock) as storage:
-        services = ToolServices(
-            appointments=storage.appointments, weather=SimulatedWeather(), clock=fixed_clock
-        )
+        services = make_tool_services(settings, storage.appointments, fixed_clock)
         graph = build_lex_graph(
             settings, choice, services, checkpointer=storage.checkpointer, clock=fixed_clock
         )

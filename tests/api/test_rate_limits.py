@@ -1,0 +1,98 @@
+"""The abuse limits counted in a real Redis: replicas share one count, under the configured prefix.
+
+Two app instances (each its own database and event loop, as two replicas are) count in the same
+Redis through `RATE_LIMIT_STORAGE_URL`; a client, a session or the day's token budget limited on
+one is limited on the other. Every key lives under the test's own prefix, deleted afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import redis
+
+from tests.security.attacks import FRONTEND_HEADERS, ask, create_session, events
+from tests.support.app_server import ServerFactory
+
+
+@contextmanager
+def two_replicas(
+    lex_server: ServerFactory, tmp_path: Path, redis_url: str, redis_prefix: str, **limits: object
+) -> Iterator[tuple[str, str]]:
+    """Two servers sharing Redis for their limits (and a binding key, as replicas must)."""
+    with ExitStack() as stack:
+        urls = [
+            stack.enter_context(
+                lex_server(
+                    database_url=f"sqlite:///{tmp_path / name / 'lex.sqlite'}",
+                    data_dir=str(tmp_path / name / "data"),
+                    rate_limit_storage_url=redis_url,
+                    redis_key_prefix=redis_prefix,
+                    session_binding_key="replicas-share-this-binding-key",
+                    **limits,
+                )
+            )
+            for name in ("a", "b")
+        ]
+        yield urls[0], urls[1]
+
+
+def test_a_client_limited_on_one_replica_is_limited_on_the_other(
+    lex_server: ServerFactory, tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    with two_replicas(
+        lex_server, tmp_path, redis_url, redis_prefix, query_rate_limit="3/minute"
+    ) as (a, b):
+        statuses = [
+            ask(url, "hello", f"chat-{n}", FRONTEND_HEADERS).status_code
+            for n, url in enumerate((a, b, a, b, a))
+        ]
+    assert statuses == [200, 200, 200, 429, 429]
+
+
+def test_a_session_limited_on_one_replica_is_limited_on_the_other(
+    lex_server: ServerFactory, tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    with two_replicas(
+        lex_server, tmp_path, redis_url, redis_prefix, session_turn_limit="2/hour"
+    ) as (a, b):
+        statuses = [
+            ask(url, "hello", "one-chat", FRONTEND_HEADERS).status_code for url in (a, b, a, b)
+        ]
+        other = ask(b, "hello", "another-chat", FRONTEND_HEADERS)
+    assert statuses == [200, 200, 429, 429]
+    assert other.status_code == 200
+
+
+def test_the_daily_token_budget_spent_on_one_replica_is_spent_on_the_other(
+    lex_server: ServerFactory, tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    with two_replicas(lex_server, tmp_path, redis_url, redis_prefix, daily_token_budget=1) as (
+        a,
+        b,
+    ):
+        first = events(ask(a, "hello", "budget", FRONTEND_HEADERS))
+        second = events(ask(b, "hello", "budget-elsewhere", FRONTEND_HEADERS))
+    assert "limited" not in first[-1].json()
+    assert "resting until tomorrow" in second[0].json()["text"]
+    assert second[-1].json()["limited"] == "daily_token_budget"
+
+
+def test_every_limit_key_carries_the_configured_prefix(
+    lex_server: ServerFactory, tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    limits = {"query_rate_limit": "30/minute", "session_turn_limit": "120/hour"}
+    with two_replicas(lex_server, tmp_path, redis_url, redis_prefix, **limits) as (a, _):
+        session = create_session(a)
+        events(ask(a, "hello", session.session_id, FRONTEND_HEADERS | session.auth))
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        ours = list(client.scan_iter(match=f"*{session.session_id}*", count=1000))
+        under_prefix = list(client.scan_iter(match=f"{redis_prefix}*", count=1000))
+    finally:
+        client.close()
+    assert ours == [f"{redis_prefix}limits:LIMITER/session/{session.session_id}/120/1/hour"]
+    limit_keys = [key for key in under_prefix if key.startswith(f"{redis_prefix}limits:")]
+    assert {key.split("/")[1] for key in limit_keys} == {"client", "session", "model-tokens"}
