@@ -8,6 +8,7 @@ directly with ChatGroq, so Lex's overhead is its time minus the floor's.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -310,3 +311,116 @@ class RequestReplay:
         async for _ in stream:
             pass
         return time.perf_counter() - started
+
+
+class StreamingLexClient:
+    """`POST /query` in the JSON stream format over plain HTTP/1.1 keep-alive connections.
+
+    The throughput phases run the load on the same two cores as the servers they measure, so the
+    client must cost little beside them. httpx costs about 13 ms of CPU per turn here: its layers
+    (httpcore, h11, anyio) run once for every streamed event. This client reads the same bytes with
+    asyncio streams, times the first `chunk` event and the `end` event as `LexClient` does, and
+    decodes only the data of `end`. Every byte of the answer is still read.
+
+    Args:
+        base_url: Where Lex listens (`http://host:port`).
+        prefix: Makes the session ids of this client unique.
+    """
+
+    def __init__(self, base_url: str, prefix: str) -> None:
+        parts = httpx.URL(base_url)
+        self.host = parts.host
+        self.port = parts.port or 80
+        self.prefix = prefix
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    def _request(self, session: str, kind: TurnKind) -> bytes:
+        body = json.dumps(
+            {
+                "query": QUERIES[kind],
+                "session_id": f"{self.prefix}-{session}",
+                "stream_format": "json",
+            }
+        ).encode()
+        head = (
+            f"POST /query HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            "Content-Type: application/json\r\nAccept: text/event-stream\r\n"
+            f"Authorization: {OPERATOR_HEADERS['Authorization']}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body
+
+    async def turn(self, session: str, kind: TurnKind) -> TurnTiming:
+        request = self._request(session, kind)
+        started = time.perf_counter()
+        connection = None
+        try:
+            connection = self._idle.pop() if self._idle else await self._connect()
+            timing, reusable = await self._exchange(connection, request, started)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+            if connection is not None:
+                connection[1].close()
+            return TurnTiming(None, time.perf_counter() - started, type(error).__name__)
+        if reusable:
+            self._idle.append(connection)
+        else:
+            connection[1].close()
+        return timing
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection(self.host, self.port)
+
+    def close(self) -> None:
+        """Closes the idle connections."""
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+    async def _exchange(
+        self,
+        connection: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        request: bytes,
+        started: float,
+    ) -> tuple[TurnTiming, bool]:
+        reader, writer = connection
+        writer.write(request)
+        status = int((await reader.readline()).split()[1])
+        headers: dict[bytes, bytes] = {}
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower()] = value.strip().lower()
+        reusable = headers.get(b"connection") != b"close"
+        first: float | None = None
+        tail = b""
+        end: float | None = None
+        async for data in _body(reader, headers):
+            if first is None and b"\nevent: chunk\n" in tail[-32:] + data:
+                first = time.perf_counter() - started
+            tail = (tail + data)[-4096:]
+            if end is None and b"\nevent: end\n" in tail:
+                end = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        if status != 200:
+            return TurnTiming(None, elapsed, f"HTTP {status}"), reusable
+        marker = tail.rfind(b"\nevent: end\ndata: ")
+        if end is None or marker < 0:
+            return TurnTiming(first, elapsed, "stream closed before end"), reusable
+        data_line = tail[marker + len(b"\nevent: end\ndata: ") :].split(b"\n", 1)[0]
+        state = json.loads(data_line).get("status")
+        error = None if state == "completed" else f"end status {state}"
+        return TurnTiming(first, end, error), reusable
+
+
+async def _body(reader: asyncio.StreamReader, headers: dict[bytes, bytes]) -> AsyncIterator[bytes]:
+    """Yields an HTTP/1.1 response body as it arrives (chunked, or by Content-Length)."""
+    if headers.get(b"transfer-encoding") == b"chunked":
+        while True:
+            size = int((await reader.readline()).split(b";", 1)[0], 16)
+            if size == 0:
+                await reader.readline()  # the empty trailer
+                return
+            chunk = await reader.readexactly(size + 2)
+            yield chunk[:-2]
+    length = int(headers.get(b"content-length", b"0"))
+    if length:
+        yield await reader.readexactly(length)

@@ -140,6 +140,11 @@ def test_a_tiny_run_measures_everything_against_real_servers(tmp_path: Path) -> 
     soak = next(m for m in results["memory"] if "sessions" in m["load"])
     assert soak["errors"] == 0 and soak["peak_rss_bytes"] > 10 * 2**20
 
+    scale = results["scale_out"]  # read by the streaming client: both times found, no error
+    assert ("sqlite, in-process", 1) in {(r["backend"], r["workers"]) for r in scale}
+    assert all(r["errors"] == 0 and r["turns"] == 4 for r in scale), scale
+    assert all(r["end_p50_ms"] >= r["first_chunk_p50_ms"] > 0 for r in scale), scale
+
     assert json.loads((tmp_path / "latest.json").read_text())["meta"]["profile"] == "smoke"
     table = (tmp_path / "latest.txt").read_text()
     assert "Targets" in table and "first chunk p50 over floor" in table
