@@ -19,6 +19,7 @@ from contextlib import (
     AsyncExitStack,
     asynccontextmanager,
 )
+from pathlib import Path
 
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
@@ -27,6 +28,7 @@ from agent.state import DELTA_CHANNELS
 from api.auth import ServerSecrets
 from api.chat_models import ChatModelChoice, choose_chat_model, recheck_served_models
 from api.errors import install_error_handlers
+from api.hosts import AllowedHosts
 from api.limits import RequestBodyLimit
 from api.local_secrets import BINDING_KEY_FILE, admin_token_path, read_or_create_secret
 from api.maintenance import Maintenance
@@ -35,6 +37,7 @@ from api.process_lock import check_workers, lock_path_for, single_process_lock
 from api.rate_limits import LibraryLimits, LimitRules, TurnSlots
 from api.routes import health, page, query, sessions, turns
 from api.routes import metrics as metrics_route
+from api.routes.docs import install_docs
 from api.security_headers import SecurityHeaders
 from api.services import LexServices
 from api.settings import Settings
@@ -200,9 +203,27 @@ def build_limits(settings: Settings) -> LibraryLimits:
     return LibraryLimits(rules, settings.limits_storage_url, key_prefix=prefix)
 
 
+def read_admin_token_file(path: Path) -> str:
+    """Returns the operator's token kept in `path` (ADMIN_TOKEN_FILE), stripped of whitespace.
+
+    Raises:
+        ValueError: The file is missing, unreadable or empty: better no start than a service
+            whose operator (and Prometheus, reading the same file) is locked out.
+    """
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"ADMIN_TOKEN_FILE {path} cannot be read: {exc.strerror}") from None
+    if not token:
+        raise ValueError(f"ADMIN_TOKEN_FILE {path} is empty")
+    return token
+
+
 def server_secrets(settings: Settings) -> ServerSecrets:
     """Returns the admin token and binding key: configured, else made once and kept in DATA_DIR."""
     admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    if settings.admin_token_file is not None:
+        admin_token = read_admin_token_file(settings.admin_token_file)
     if admin_token is None:
         path = admin_token_path(settings.data_path)
         admin_token, made = read_or_create_secret(path)
@@ -282,6 +303,10 @@ def create_app(
         summary="SuperCar's virtual sales assistant, streamed as Server-Sent Events.",
         version="0.1.0",
         lifespan=lifespan,
+        # The schema is the operator's and the page a development aid: install_docs serves them.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.metrics = metrics
     install_middleware(app, settings, metrics, tracing)
@@ -293,21 +318,24 @@ def create_app(
 def install_middleware(
     app: FastAPI, settings: Settings, metrics: LexMetrics, tracing: Tracing
 ) -> None:
-    """Adds the body limit, CORS and request telemetry, outermost last.
+    """Adds the body limit, CORS, the host check, security headers and telemetry, outermost last.
 
-    The body limit runs inside CORS, so its 413/415 answers still carry CORS headers; request
-    telemetry wraps everything, so every answer (a 413, a CORS refusal) is counted and has an id.
+    The body limit runs inside CORS, so its 413/415 answers still carry CORS headers; a request
+    for an unknown host is refused before CORS or a route sees it; request telemetry wraps
+    everything, so every answer (a 413, a refused host, a CORS refusal) is counted and has an id.
     """
     app.add_middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CorsForPublicRoutes, allow_origins=settings.cors_origin_list)
+    app.add_middleware(AllowedHosts, allowed=settings.allowed_host_list)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestTelemetry, metrics=metrics, tracing=tracing)
 
 
 def install_routes(app: FastAPI, settings: Settings) -> None:
-    """Includes one router per resource and the chat page's static files."""
+    """Includes one router per resource, the API's description and the chat page's files."""
     for router in (page.router, health.router, query.router, turns.router, sessions.router):
         app.include_router(router)
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
+    install_docs(app, page=settings.api_docs)
     page.mount_static(app)

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+from collections.abc import Container
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -112,7 +113,7 @@ def new_owned_session() -> tuple[str, str]:
     return OWNED_ID_PREFIX + secrets.token_urlsafe(18), secrets.token_urlsafe(SECRET_BYTES)
 
 
-def client_address(connection: HTTPConnection, trusted_proxies: frozenset[str]) -> str:
+def client_address(connection: HTTPConnection, trusted_proxies: Container[str]) -> str:
     """Returns the client's address: the peer, or what a trusted proxy says it forwarded for.
 
     Only the hops appended by trusted proxies are believed: walking X-Forwarded-For from the
@@ -137,7 +138,7 @@ def normalized_address(text: str) -> str:
         return text
 
 
-def client_binding(connection: HTTPConnection, trusted_proxies: frozenset[str]) -> str:
+def client_binding(connection: HTTPConnection, trusted_proxies: Container[str]) -> str:
     """Returns what ties an unowned session to its client: origin, user agent and address."""
     headers = connection.headers
     parts = (

@@ -1,8 +1,8 @@
 """Headers that keep the page and every answer from being framed, sniffed or leaking referrers.
 
-The chat page loads only its own script, styles and icons (no inline code, nothing from other
-hosts), so one strict policy fits every response; `/docs` (Swagger's assets come from a CDN)
-gets the same headers without the content policy.
+The chat page and the development API page (`/docs`, Swagger UI from local files) load only
+their own scripts, styles and icons (no inline code, nothing from other hosts), so one strict
+policy fits every response.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ ALWAYS: Final = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-DOCS_PATHS: Final = ("/docs", "/redoc")
 
 
 class SecurityHeaders:
@@ -36,15 +35,13 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        with_policy = not scope["path"].startswith(DOCS_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in ALWAYS.items():
                     headers.setdefault(name, value)
-                if with_policy:
-                    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

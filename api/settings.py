@@ -6,18 +6,22 @@ SQLite file, so a fresh clone answers at once. Settings are built by `create_app
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.hosts import AddressSet
 from api.telemetry.logs import LogFormat
 from api.turns.coordination.base import OnBusy
 from checkpoints.saver import SQLITE_URL_PREFIX, sqlite_path
 
 DEFAULT_CORS_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000"
 """The provided chat frontend's origins."""
+DEFAULT_ALLOWED_HOSTS = "localhost,127.0.0.1,[::1]"
+"""The names a service on this machine is reached by; a deployment adds its own."""
 DEFAULT_DATA_DIR = Path("data")
 
 ModelProvider = Literal["auto", "groq", "offline"]
@@ -138,6 +142,21 @@ class Settings(BaseSettings):
         description="The operator's token; unset: one is made at first start and kept in "
         "DATA_DIR/admin-token (owner-only).",
     )
+    admin_token_file: Path | None = Field(
+        default=None,
+        description="A file holding the operator's token (a Docker secret shared with "
+        "Prometheus); instead of ADMIN_TOKEN, not with it.",
+    )
+    allowed_hosts: str = Field(
+        default=DEFAULT_ALLOWED_HOSTS,
+        description="Comma-separated host names (Host header) the service answers for: names, "
+        "*.domain, addresses, address ranges (10.0.0.0/8); other hosts get 400. *: any host.",
+    )
+    api_docs: bool = Field(
+        default=False,
+        description="Serve the interactive API page on /docs (development): Swagger UI from "
+        "local files, the schema it reads still the operator's.",
+    )
     session_binding_key: SecretStr | None = Field(
         default=None,
         description="Key of the hash that binds a client's session id to that client; unset: one "
@@ -185,8 +204,8 @@ class Settings(BaseSettings):
     )
     trusted_proxies: str = Field(
         default="",
-        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For is "
-        "believed; empty: the peer address is the client's.",
+        description="Comma-separated addresses or ranges (10.0.0.0/8) of reverse proxies whose "
+        "X-Forwarded-For is believed; empty: the peer address is the client's.",
     )
     timezone: str = Field(
         default="America/New_York", description="Timezone of 'today' in the system prompt."
@@ -211,9 +230,8 @@ class Settings(BaseSettings):
         "the turn line at DEBUG). Off: never, at any level.",
     )
     metrics_enabled: bool = Field(
-        default=False,
-        description="Serve GET /metrics (Prometheus) on the service's port; enable it where only "
-        "the monitoring network reaches that port.",
+        default=True,
+        description="Serve GET /metrics (Prometheus) to the operator's token; false: no route.",
     )
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
@@ -247,6 +265,27 @@ class Settings(BaseSettings):
         default=2000, ge=1, description="Most checkpoints read to show one session's transcript."
     )
 
+    @field_validator("admin_token_file")
+    @classmethod
+    def _one_admin_token_source(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        # A field validator (admin_token is validated before it): the error names this variable,
+        # and describe_invalid never repeats the value of a variable named like a secret.
+        if value is not None and info.data.get("admin_token") is not None:
+            raise ValueError("set ADMIN_TOKEN or ADMIN_TOKEN_FILE, not both")
+        return value
+
+    @field_validator("allowed_hosts", "trusted_proxies")
+    @classmethod
+    def _address_ranges_parse(cls, value: str) -> str:
+        # A mistyped range is refused at startup, not on every request.
+        AddressSet(part for part in value.split(",") if "/" in part)
+        return value
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        """The host names the service answers for, as a list."""
+        return [host.strip() for host in self.allowed_hosts.split(",") if host.strip()]
+
     @property
     def model_fallback_list(self) -> list[str] | None:
         """The configured fallback Groq model ids in order; None when unset (the default chain)."""
@@ -261,10 +300,10 @@ class Settings(BaseSettings):
         """The allowed CORS origins as a list."""
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
-    @property
-    def trusted_proxy_list(self) -> frozenset[str]:
+    @cached_property
+    def trusted_proxy_list(self) -> AddressSet:
         """The addresses of the reverse proxies whose forwarding headers are believed."""
-        return frozenset(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
+        return AddressSet(self.trusted_proxies.split(","))
 
     @property
     def data_path(self) -> Path:

@@ -84,5 +84,9 @@ def status_document(services: LexServices) -> dict[str, Any]:
     return {
         "service": "Lex, the SuperCar virtual sales assistant",
         "status": "ok",
-        "endpoints": {"query": "POST /query", "health": "GET /health", "docs": "GET /docs"},
+        "endpoints": {
+            "query": "POST /query",
+            "health": "GET /health",
+            "openapi": "GET /openapi.json (the operator's)",
+        },
     }

@@ -1,16 +1,19 @@
-"""`GET /metrics`: Lex's Prometheus metrics, served only when `METRICS_ENABLED=true`.
+"""`GET /metrics`: Lex's Prometheus metrics, for the operator's token only.
 
-It is off by default because it answers anyone who reaches the port: turn it on where only the
-monitoring network does (the compose file's Prometheus scrapes it on the internal network).
+Counts of turns, failures, models and routes tell a competitor or an attacker how busy the
+service is and what fails, so the route answers only `Authorization: Bearer <ADMIN_TOKEN>`
+(Prometheus sends it from a file: `authorization.credentials_file`). `METRICS_ENABLED=false`
+removes the route altogether.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from api.deps import AdminDep
 from api.telemetry.metrics import CONTENT_TYPE, LexMetrics
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], dependencies=[AdminDep])
 
 
 @router.get("/metrics", response_class=Response, include_in_schema=False)

@@ -74,6 +74,7 @@ const FEATURE_ROUTES = {
 /**
  * Tells which optional endpoints this server has, from its OpenAPI document.
  * Without the document every feature is assumed present; calls then handle their own 404s.
+ * Lex gives the document to the operator only, so a customer's page takes that path.
  */
 export async function detectFeatures() {
   const assumeAll = Object.fromEntries(Object.keys(FEATURE_ROUTES).map((name) => [name, true]));

@@ -73,7 +73,8 @@ class LexMetrics:
         tool_calls: Tool calls by tool and status (`success`, `error`).
         turns_running: Turns running now.
         turns_queued: Turns waiting behind their session's running turn.
-        rate_limited_requests: Requests answered 429 by Lex itself, by route.
+        rate_limited_requests: Requests a limit refused, by route and status: 429 (a client's or
+            a session's rate) or 503 with Retry-After (too many turns running).
         http_requests: HTTP requests by method, route template and status code.
         bookings: Test drives booked and cancelled.
         model_switches: Another model took over, by kind (`fallback` for one call,
@@ -147,8 +148,8 @@ class LexMetrics:
             ),
             rate_limited_requests=Counter(
                 "lex_rate_limited_requests",
-                "Requests Lex answered with 429 Too Many Requests, by route.",
-                ["route"],
+                "Requests a limit refused: 429, or 503 with Retry-After (server busy).",
+                ["route", "status"],
                 registry=registry,
             ),
             http_requests=Counter(

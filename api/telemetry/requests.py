@@ -8,6 +8,10 @@ answers pass through untouched.
 
 The request line names the route template (`/sessions/{session_id}`), never the raw path, so
 session ids stay out of the logs; it replaces uvicorn's access line.
+
+A request a limit refused is counted here, from the answer, wherever the limit runs (the
+route's rate limits, the cap on running turns): a 429, or a 503 that says when to come back
+(`Retry-After`), which is how Lex sheds load; a 503 without it (an unhealthy `/health`) is not.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 UNMATCHED_ROUTE = "unmatched"
 TOO_MANY_REQUESTS = 429
+SERVICE_UNAVAILABLE = 503
+RETRY_AFTER_HEADER = b"retry-after"
 
 
 def request_id_from(scope: Scope) -> str:
@@ -48,6 +54,11 @@ def route_template(scope: Scope) -> str:
     route: Any = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) and path else UNMATCHED_ROUTE
+
+
+def is_refused_by_a_limit(status: int, retry_after: bool) -> bool:
+    """Whether an answer is a limit's refusal: a 429, or a 503 with `Retry-After`."""
+    return status == TOO_MANY_REQUESTS or (status == SERVICE_UNAVAILABLE and retry_after)
 
 
 class RequestTelemetry:
@@ -73,12 +84,14 @@ class RequestTelemetry:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        retry_after = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, retry_after
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 headers = list(message.get("headers", []))
+                retry_after = any(bytes(name).lower() == RETRY_AFTER_HEADER for name, _ in headers)
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
@@ -95,8 +108,8 @@ class RequestTelemetry:
             request_id_var.reset(token)
             duration_ms = (time.perf_counter() - started) * 1000
             self.metrics.http_requests.labels(method=method, route=route, status=str(status)).inc()
-            if status == TOO_MANY_REQUESTS:
-                self.metrics.rate_limited_requests.labels(route=route).inc()
+            if is_refused_by_a_limit(status, retry_after):
+                self.metrics.rate_limited_requests.labels(route=route, status=str(status)).inc()
             logger.info(
                 "%s %s %d %.0f ms",
                 method,

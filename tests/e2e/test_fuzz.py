@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from schemathesis.generation.case import Case
 
 from api.app import create_app
-from tests.support.app_server import fixed_clock, isolated_settings
+from tests.support.app_server import OPERATOR, fixed_clock, isolated_settings
 from tests.support.live_server import serve
 
 EXAMPLES_PER_OPERATION = 40
@@ -31,7 +31,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def operations(base: str) -> list[schemathesis.APIOperation]:  # type: ignore[name-defined]
-    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{base}/openapi.json", headers=OPERATOR)
     return [result.ok() for result in schema.get_all_operations()]
 
 

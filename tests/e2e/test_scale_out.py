@@ -11,8 +11,6 @@ test machine's scheduling delays do not eat up.
 
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 import threading
 import time
@@ -31,9 +29,10 @@ from uvicorn.config import STARTUP_FAILURE
 
 from agent.repair import INTERRUPTED_TOOL_RESULT
 from tests.support.app_server import OPERATOR
-from tests.support.engines import fresh_key_prefix, fresh_schema, running_in_ci
+from tests.support.engines import fresh_key_prefix, fresh_schema
 from tests.support.lex_process import SERVE_COMMAND, LexProcess, lex_env, lex_processes, spawn
 from tests.support.live_server import free_port
+from tests.support.nginx import nginx_in_front
 from tests.support.sse import SseEvent, parse_sse
 
 LEASE_S = 1.0
@@ -445,69 +444,10 @@ def test_workers_that_fail_to_start_stop_the_service_with_a_failure_code(
     assert "Lex cannot start: a worker failed to start" in result.stderr
 
 
-NGINX_CONF = Path(__file__).resolve().parents[2] / "infrastructure" / "nginx.conf"
-
-
-def nginx_binary() -> str:
-    found = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None
-    )
-    if found is None:
-        message = "nginx is not installed (make test installs Debian's nginx where it may)"
-        if running_in_ci():
-            pytest.fail(f"{message}; CI=true: a missing proxy fails the run", pytrace=False)
-        pytest.skip(message)
-    return found
-
-
-@contextmanager
-def nginx_in_front(replicas: list[LexProcess], workdir: Path) -> Iterator[str]:
-    """Runs nginx with the shipped `infrastructure/nginx.conf`, upstreams pointed at `replicas`."""
-    port = free_port()
-    servers = "\n    ".join(
-        f"server 127.0.0.1:{r.port} max_fails=2 fail_timeout=5s;" for r in replicas
-    )
-    site = NGINX_CONF.read_text()
-    site = re.sub(r"server lex:\d+[^;]*;", servers, site).replace(
-        "listen 8000;", f"listen 127.0.0.1:{port};"
-    )
-    temp = workdir / "nginx"
-    temp.mkdir(parents=True, exist_ok=True)
-    paths = " ".join(
-        f"{kind}_temp_path {temp / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    config = temp / "nginx.conf"
-    config.write_text(
-        f"daemon off; pid {temp / 'nginx.pid'}; error_log {temp / 'error.log'} warn;\n"
-        f"events {{ worker_connections 256; }}\n"
-        f"http {{ access_log off; {paths}\n{site}\n}}\n"
-    )
-    process = subprocess.Popen(
-        [nginx_binary(), "-c", str(config), "-p", str(temp)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"nginx did not start: {process.stderr!r}") from None
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 def test_tokens_through_nginx_arrive_as_they_are_made(
     cluster: dict[str, LexProcess], tmp_path: Path
 ) -> None:
-    with nginx_in_front([cluster["a"], cluster["b"]], tmp_path) as proxy:
+    with nginx_in_front([cluster["a"].port, cluster["b"].port], tmp_path) as proxy:
         session = new_session()
         arrivals: list[tuple[float, SseEvent]] = []
         started = time.monotonic()

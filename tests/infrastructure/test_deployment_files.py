@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
+import shlex
+import socket
+import subprocess
+import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 from api.app import create_app
+from tests.support.lex_process import LexProcess, lex_env
+from tests.support.live_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "infrastructure" / "Dockerfile").read_text()
@@ -24,16 +33,66 @@ def app_routes() -> set[str]:
     return set(create_app().openapi()["paths"])
 
 
-def test_dockerfile_starts_the_same_launcher_as_make_run_with_one_worker() -> None:
+def image_command() -> list[str]:
+    """The Dockerfile's CMD: `sh -c "exec <command>"`, so that UVICORN_LIMITS is expanded."""
     command = re.search(r"^CMD (\[.*\])$", DOCKERFILE, re.MULTILINE)
-    assert command, "the Dockerfile has no exec-form CMD"
-    assert json.loads(command.group(1))[:3] == ["python", "-m", "api.serve"]
+    assert command, "the Dockerfile has no CMD in JSON form"
+    shell, flag, line = json.loads(command.group(1))
+    assert (shell, flag) == ("sh", "-c") and line.startswith("exec ")
+    return [shell, flag, line]
+
+
+def test_dockerfile_starts_the_same_launcher_as_make_run_with_one_worker() -> None:
+    assert shlex.split(image_command()[2])[1:4] == ["python", "-m", "api.serve"]
     assert "$(BIN)/python -m api.serve " in MAKEFILE
     launcher = importlib.import_module("api.serve")
     module, _, attribute = launcher.APP.partition(":")
     assert hasattr(importlib.import_module(module), attribute)
     # The launcher reads WORKERS and PORT from the environment the image sets.
     assert "WORKERS=1" in DOCKERFILE and "PORT=8000" in DOCKERFILE
+
+
+def test_dockerfile_caps_connections_and_keep_alive_as_make_run_does() -> None:
+    make_limits = re.search(r"^UVICORN_LIMITS \?= (.+)$", MAKEFILE, re.MULTILINE)
+    image_limits = re.search(r'^ENV UVICORN_LIMITS="(.+)"$', DOCKERFILE, re.MULTILINE)
+    assert make_limits and image_limits
+    assert image_limits.group(1) == make_limits.group(1).strip()
+    assert "--limit-concurrency" in image_limits.group(1)
+    assert "--timeout-keep-alive" in image_limits.group(1)
+
+
+def test_the_image_command_applies_the_limits_it_is_given(tmp_path: Path) -> None:
+    """The CMD's own shell line, run here: UVICORN_LIMITS reaches uvicorn."""
+    shell, flag, line = image_command()
+    assert "${UVICORN_LIMITS}" in line
+    port = free_port()
+    settings = {
+        "PORT": str(port),
+        "WORKERS": "1",
+        "UVICORN_LIMITS": "--limit-concurrency 3 --timeout-keep-alive 5",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'lex.sqlite'}",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    log = tmp_path / "lex.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [shell, flag, line.replace("--host 0.0.0.0", "--host 127.0.0.1")],
+            cwd=tmp_path,
+            env=lex_env(settings),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    server = LexProcess("image-command", port, process, log)
+    try:
+        server.wait_healthy()
+        with ExitStack() as stack:
+            for _ in range(3):  # idle connections count against --limit-concurrency
+                stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=5))
+            refused = httpx.get(f"{server.url}/health", timeout=5)
+        assert refused.status_code == 503
+        assert server.healthy()
+    finally:
+        server.stop()
 
 
 def test_dockerfile_runs_as_non_root_and_copies_every_package() -> None:
@@ -83,7 +142,29 @@ def test_nginx_streams_sse_unbuffered_to_the_least_busy_replica() -> None:
     assert f"server lex:{port}" in NGINX
     for directive in ("least_conn;", "proxy_buffering off;", "proxy_http_version 1.1;"):
         assert directive in NGINX
-    timeout = re.search(r"proxy_read_timeout (\d+)s;", NGINX)
-    assert timeout and int(timeout.group(1)) >= 120
+    # Set once for the server, so the streams of /query and /sessions/{id}/stream wait as long.
+    timeouts = re.findall(r"proxy_read_timeout (\d+)s;", NGINX)
+    assert len(timeouts) == 1 and int(timeouts[0]) >= 120
     mount = SCALE["services"]["nginx"]["volumes"][0]
     assert mount.startswith("./nginx.conf:")
+
+
+def nginx_seconds(directive: str) -> int:
+    found = re.findall(rf"^\s*{directive} (\d+)s;", NGINX, re.MULTILINE)
+    assert len(found) == 1, directive
+    return int(found[0])
+
+
+def test_nginx_stops_slow_clients_quickly_and_caps_each_address() -> None:
+    assert nginx_seconds("client_header_timeout") <= 15
+    assert nginx_seconds("client_body_timeout") <= 15
+    assert nginx_seconds("keepalive_timeout") <= 30
+    assert nginx_seconds("send_timeout") <= 60
+    assert "limit_conn_zone $binary_remote_addr zone=lex_per_address" in NGINX
+    assert re.search(r"^\s*limit_conn lex_per_address \d+;", NGINX, re.MULTILINE)
+    query = re.search(r"location = /query \{(.*?)\}", NGINX, re.DOTALL)
+    assert query and "limit_req zone=lex_messages" in query.group(1)
+    assert "proxy_read_timeout" not in query.group(1)  # the long server-wide value holds
+    assert "proxy_set_header Host $host;" in NGINX  # Lex checks it against ALLOWED_HOSTS
+    environment = SCALE["services"]["lex"]["environment"]
+    assert "ALLOWED_HOSTS" in environment

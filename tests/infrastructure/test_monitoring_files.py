@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from api.hosts import HostRules
+from api.settings import Settings
 from api.telemetry.metrics import LexMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,14 +49,43 @@ def test_every_dashboard_query_reads_a_metric_lex_exports() -> None:
         assert wanted in families
 
 
-def test_prometheus_scrapes_the_lex_service_on_its_port() -> None:
+def compose_default(value: str) -> str:
+    """A compose value with every `${VARIABLE:-default}` replaced by its default."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+
+
+def lex_allows(lex: dict[str, Any], host: str) -> bool:
+    """Whether the Lex service, as the compose file configures it, answers for `host`."""
+    return HostRules(compose_default(lex["environment"]["ALLOWED_HOSTS"]).split(",")).allows(host)
+
+
+def assert_scrapes_with_the_operators_token(
+    compose: dict[str, Any], job: dict[str, Any], lex: dict[str, Any]
+) -> None:
+    """Prometheus sends, from a compose secret, the very token Lex reads from it."""
+    assert job["authorization"]["type"] == "Bearer"
+    token_file = job["authorization"]["credentials_file"]
+    secret = token_file.removeprefix("/run/secrets/")
+    assert secret in compose["secrets"] and "file" in compose["secrets"][secret]
+    assert secret in compose["services"]["prometheus"]["secrets"]
+    assert secret in lex["secrets"]
+    assert lex["environment"]["ADMIN_TOKEN_FILE"] == token_file
+    assert "ADMIN_TOKEN" not in lex["environment"]  # one source of the token, never two
+    # Metrics are served (the default) unless a deployment turns them off.
+    assert lex["environment"].get("METRICS_ENABLED", "true") == "true"
+    assert Settings.model_fields["metrics_enabled"].default is True
+
+
+def test_prometheus_scrapes_the_lex_service_on_its_port_with_the_operators_token() -> None:
     job = next(j for j in PROMETHEUS["scrape_configs"] if j["job_name"] == "lex")
     assert job["metrics_path"] == "/metrics"
     (target,) = job["static_configs"][0]["targets"]
     host, _, port = target.partition(":")
     lex = COMPOSE["services"][host]
     assert any(published.endswith(f":{port}") for published in lex["ports"])  # container port
-    assert lex["environment"]["METRICS_ENABLED"] == "true"
+    assert_scrapes_with_the_operators_token(COMPOSE, job, lex)
+    assert lex_allows(lex, target)  # the Host Prometheus sends
+    assert lex_allows(lex, "localhost:8000") and not lex_allows(lex, "rebound.evil.example")
 
 
 def test_the_scaled_deployment_scrapes_every_replica_and_keeps_metrics_private() -> None:
@@ -63,7 +94,11 @@ def test_the_scaled_deployment_scrapes_every_replica_and_keeps_metrics_private()
     (name,) = discovery["names"]
     lex = SCALED["services"][name]
     assert discovery["port"] == int(lex["environment"]["PORT"])
-    assert lex["environment"]["METRICS_ENABLED"] == "true"
+    assert_scrapes_with_the_operators_token(SCALED, job, lex)
+    # Each replica is scraped by its address on the compose network (Docker's private ranges).
+    for address in ("172.18.0.5:8000", "192.168.16.3:8000", "10.0.1.9:8000"):
+        assert lex_allows(lex, address), address
+    assert lex_allows(lex, "localhost") and not lex_allows(lex, "rebound.evil.example")
     assert lex["environment"]["PROMETHEUS_MULTIPROC_DIR"] in lex["tmpfs"]
     prometheus_config = SCALED["services"]["prometheus"]["volumes"][0]
     assert prometheus_config.startswith("./prometheus/prometheus.scale.yml:")

@@ -62,3 +62,25 @@ def test_a_full_server_refuses_with_503_before_any_model_call(lex_server: Server
         after = ask(base_url, "hello", "third", FRONTEND_HEADERS)
     assert refused.status_code == 503 and refused.headers["Retry-After"]
     assert after.status_code == 200  # the slot came back when the turn ended
+
+
+def test_behind_a_trusted_proxy_each_customer_has_its_own_rate(lex_server: ServerFactory) -> None:
+    # The proxy is 127.0.0.2, inside the trusted range (uvicorn itself believes only 127.0.0.1);
+    # the customers are the addresses it forwards for. A customer naming another address in the
+    # header itself is not believed: only the hop the proxy appended counts.
+    proxy = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=30)
+
+    def send(forwarded_for: str) -> int:
+        headers = {**ATTACKER_HEADERS, "X-Forwarded-For": forwarded_for}
+        body = {"query": "hello", "session_id": "customer", "stream_format": "json"}
+        return proxy.post(f"{base_url}/query", json=body, headers=headers).status_code
+
+    with proxy:
+        with lex_server(query_rate_limit="1/minute", trusted_proxies="127.0.0.0/8") as base_url:
+            first = [send("203.0.113.5"), send("203.0.113.5")]
+            second = send("203.0.113.6")
+            spoofed = send("203.0.113.7, 203.0.113.5")
+        with lex_server(query_rate_limit="1/minute") as base_url:
+            untrusted = [send("203.0.113.5"), send("203.0.113.6")]
+    assert first == [200, 429] and second == 200 and spoofed == 429
+    assert untrusted == [200, 429]  # without TRUSTED_PROXIES the header is ignored

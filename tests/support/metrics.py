@@ -7,6 +7,8 @@ from collections.abc import Mapping
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.app_server import OPERATOR
+
 
 class Scrape:
     """One scrape of `/metrics`: every sample by name and labels.
@@ -37,9 +39,9 @@ class Scrape:
         )
 
 
-def scrape(base_url: str, **kwargs: object) -> Scrape:
-    """Scrapes a running server's `/metrics` over HTTP."""
-    response = httpx.get(f"{base_url}/metrics", timeout=10, **kwargs)  # type: ignore[arg-type]
+def scrape(base_url: str) -> Scrape:
+    """Scrapes a running server's `/metrics` with the operator's token, as Prometheus does."""
+    response = httpx.get(f"{base_url}/metrics", headers=OPERATOR, timeout=10)
     response.raise_for_status()
     assert response.headers["content-type"].startswith("text/plain")
     return Scrape(response.text)

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.app_server import ServerFactory
+from tests.support.app_server import OPERATOR, ServerFactory
 from tests.support.fixtures import TEST_API_KEY
 from tests.support.groq_standin import (
     ENTERPRISE_CATALOG,
@@ -43,7 +43,6 @@ def groq_metrics_settings(standin: GroqStandIn, **extra: Any) -> dict[str, Any]:
         "groq_api_key": TEST_API_KEY,
         "groq_api_base": standin.base_url,
         "model_max_retries": 0,
-        "metrics_enabled": True,
         **extra,
     }
 
@@ -55,8 +54,36 @@ def ask(base_url: str, query: str, session_id: str) -> list[Any]:
     return parse_sse(response.text)
 
 
-def test_metrics_are_not_served_unless_enabled(lex_url: str) -> None:
-    assert httpx.get(f"{lex_url}/metrics").status_code == 404
+def test_metrics_enabled_false_removes_the_route(lex_server: ServerFactory) -> None:
+    with lex_server(metrics_enabled=False) as base_url:
+        assert httpx.get(f"{base_url}/metrics", headers=OPERATOR).status_code == 404
+
+
+def test_requests_refused_by_a_limit_are_counted(lex_server: ServerFactory) -> None:
+    settings = {"query_rate_limit": "1/minute", "max_running_turns": 1}
+    with lex_server(offline_token_delay_s=0.05, **settings) as base_url:
+        before = scrape(base_url)
+        body = {"query": "hello", "session_id": "metrics-limited"}
+        assert httpx.post(f"{base_url}/query", json=body, timeout=30).status_code == 200
+        refused = httpx.post(f"{base_url}/query", json=body, timeout=30)
+        after_429 = scrape(base_url)
+        # The operator passes the rate limit, then meets the cap on running turns.
+        with httpx.stream(
+            "POST", f"{base_url}/query", json={**body, "session_id": "long"}, headers=OPERATOR
+        ) as running:
+            assert running.status_code == 200
+            busy = httpx.post(
+                f"{base_url}/query", json={**body, "session_id": "other"}, headers=OPERATOR
+            )
+            running.read()
+        after_503 = scrape(base_url)
+    assert refused.status_code == 429 and busy.status_code == 503
+    route = {"route": "/query"}
+    assert moved(before, after_429, "lex_rate_limited_requests_total", status="429", **route) == 1
+    assert moved(before, after_429, "lex_http_requests_total", status="429", **route) == 1
+    assert (
+        moved(after_429, after_503, "lex_rate_limited_requests_total", status="503", **route) == 1
+    )
 
 
 def test_turns_tools_tokens_and_bookings_move_the_metrics(
