@@ -198,6 +198,7 @@ def build_limits(settings: Settings) -> LibraryLimits:
         query_rate=settings.query_rate_limit,
         session_turns=settings.session_turn_limit,
         daily_tokens=settings.daily_token_budget,
+        session_creates=settings.session_create_rate_limit,
     )
     prefix = f"{settings.redis_key_prefix}limits"
     return LibraryLimits(rules, settings.limits_storage_url, key_prefix=prefix)

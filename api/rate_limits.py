@@ -1,7 +1,8 @@
 """Abuse limits on turns: per client, per session, and a daily model-token budget.
 
 Each turn costs model calls (Groq bills them), so one client must not run hundreds a second, one
-session must not run forever, and a day's spend has a ceiling. Counts live in the `limits`
+session must not run forever, and a day's spend has a ceiling. Each session made by
+`POST /sessions` adds rows, so one client may make only so many. Counts live in the `limits`
 library's storage, in memory by default or in Redis (`RATE_LIMIT_STORAGE_URL=redis://...`), so
 several replicas share one count. Fixed windows: cheap (one increment per check) and good enough
 for abuse, which is far over any limit.
@@ -45,6 +46,10 @@ class Limits(Protocol):
         """Counts one turn of a session; seconds until it may run another when over."""
         ...
 
+    async def client_session_create(self, client: str) -> float | None:
+        """Counts one session made by `client`; seconds until it may make another when over."""
+        ...
+
     async def tokens_left(self) -> bool:
         """Whether today's model-token budget has any left."""
         ...
@@ -62,11 +67,14 @@ class LimitRules:
         query_rate: Messages per client, in the `limits` notation ("30/minute"); "" for none.
         session_turns: Turns per session, e.g. "120/hour"; "" for none.
         daily_tokens: Model tokens per day over all sessions; 0 for no budget.
+        session_creates: Sessions per client made by `POST /sessions`, e.g. "10/minute"; ""
+            for none.
     """
 
     query_rate: str
     session_turns: str
     daily_tokens: int
+    session_creates: str = ""
 
 
 def async_storage_url(url: str) -> str:
@@ -108,6 +116,9 @@ class LibraryLimits:
         self._limiter = FixedWindowRateLimiter(self.storage)
         self._query = None if rules.query_rate.lower() in OFF else parse(rules.query_rate)
         self._session = None if rules.session_turns.lower() in OFF else parse(rules.session_turns)
+        self._creates = (
+            None if rules.session_creates.lower() in OFF else parse(rules.session_creates)
+        )
         self._tokens = RateLimitItemPerDay(rules.daily_tokens) if rules.daily_tokens else None
 
     async def aclose(self) -> None:
@@ -130,6 +141,10 @@ class LibraryLimits:
     async def session_turn(self, session_key: str) -> float | None:
         """Counts one turn of a session; seconds until it may run another when over."""
         return await self._hit(self._session, "session", session_key)
+
+    async def client_session_create(self, client: str) -> float | None:
+        """Counts one session made by `client`; seconds until it may make another when over."""
+        return await self._hit(self._creates, "session-create", client)
 
     async def tokens_left(self) -> bool:
         """Whether today's model-token budget has any left."""

@@ -177,6 +177,11 @@ class Settings(BaseSettings):
         description="Messages one client (address) may send to POST /query, e.g. 30/minute; "
         "none: no limit. The operator is not limited.",
     )
+    session_create_rate_limit: str = Field(
+        default="10/minute",
+        description="Sessions one client (address) may make with POST /sessions, e.g. 10/minute; "
+        "none: no limit. The operator is not limited.",
+    )
     session_turn_limit: str = Field(
         default="120/hour", description="Turns one session may run, e.g. 120/hour; none: no limit."
     )

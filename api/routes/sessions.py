@@ -21,10 +21,11 @@ from fastapi import APIRouter, Query, Request, Response
 from sse_starlette import EventSourceResponse
 
 from agent.messages import created_at
-from api.auth import hash_secret, new_owned_session
+from api.auth import bearer_token, client_address, hash_secret, is_admin, new_owned_session
 from api.deps import AdminDep, ServicesDep, SessionAccessDep
 from api.disconnects import until_disconnected
 from api.errors import ApiError
+from api.routes.query import refuse_when_over
 from api.schemas.query import ErrorResponse, StreamFormatQuery
 from api.schemas.sessions import (
     CheckpointItem,
@@ -69,6 +70,7 @@ MAX_PAGE_SIZE = 100
 MAX_CHECKPOINTS_LISTED = 200
 """Each listed checkpoint is read and decoded: a bounded cost per request."""
 MAX_PACE_MS = 10_000
+CLIENT_CREATES_LIMITED = "You are starting conversations faster than Lex allows; wait a moment."
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "No credential."},
@@ -110,13 +112,24 @@ def summary(record: SessionRecord) -> SessionSummary:
     return SessionSummary.model_validate(record, from_attributes=True)
 
 
-@router.post("", response_model=CreatedSession, status_code=201)
-async def create_session(services: ServicesDep) -> CreatedSession:
+@router.post(
+    "",
+    response_model=CreatedSession,
+    status_code=201,
+    responses={429: {"model": ErrorResponse, "description": "Too many sessions; see Retry-After."}},
+)
+async def create_session(request: Request, services: ServicesDep) -> CreatedSession:
     """Creates a session and its secret; send the secret as `Authorization: Bearer` from now on.
 
     The secret is shown once and only its hash is kept: a session created this way answers
-    nobody without it (or the operator's token).
+    nobody without it (or the operator's token). Each client may make only so many
+    (`SESSION_CREATE_RATE_LIMIT`): every session adds rows, even one never used.
     """
+    if not is_admin(bearer_token(request), services.secrets):
+        client = client_address(request, services.settings.trusted_proxy_list)
+        await refuse_when_over(
+            await services.limits.client_session_create(client), CLIENT_CREATES_LIMITED
+        )
     session_id, secret = new_owned_session()
     await services.sessions.create_owned(session_id, thread_id_for(session_id), hash_secret(secret))
     return CreatedSession(session_id=session_id, secret=secret)

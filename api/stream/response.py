@@ -100,9 +100,13 @@ def follow_run(
         async for sequence, event in follow_until_shutdown(run, start, shutdown, shutdown_grace_s):
             yield to_sse(event, stream_format, event_id=run.event_id(sequence))
             ended = isinstance(event, TurnEnd)
-        if not ended:
+        if ended:
+            return
+        if shutdown.is_set():
             for event in restart_events(session_id):
                 yield to_sse(event, stream_format)
+        else:  # the turn's events are gone (expired): nothing to resend, but `end` comes last
+            yield to_sse(TurnEnd(status="error", session_id=session_id), stream_format)
 
     return EventSourceResponse(
         events(),

@@ -9,6 +9,7 @@ import httpx
 
 from tests.security.attacks import ATTACKER_HEADERS, FRONTEND_HEADERS, ask, events
 from tests.support.app_server import OPERATOR, ServerFactory
+from tests.support.metrics import moved, scrape
 from tests.support.scripted_model import ScriptedChatModel, text
 
 
@@ -84,3 +85,23 @@ def test_behind_a_trusted_proxy_each_customer_has_its_own_rate(lex_server: Serve
             untrusted = [send("203.0.113.5"), send("203.0.113.6")]
     assert first == [200, 429] and second == 200 and spoofed == 429
     assert untrusted == [200, 429]  # without TRUSTED_PROXIES the header is ignored
+
+
+def test_one_client_cannot_flood_session_creation(lex_server: ServerFactory) -> None:
+    with lex_server(session_create_rate_limit="3/minute") as base_url:
+        before = scrape(base_url)
+        statuses = [
+            httpx.post(f"{base_url}/sessions", headers=ATTACKER_HEADERS).status_code
+            for _ in range(5)
+        ]
+        refused = httpx.post(f"{base_url}/sessions", headers=ATTACKER_HEADERS)
+        operator = httpx.post(f"{base_url}/sessions", headers=OPERATOR)
+        after = scrape(base_url)
+        listed = httpx.get(f"{base_url}/sessions", headers=OPERATOR).json()["sessions"]
+    assert statuses == [201, 201, 201, 429, 429]
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert operator.status_code == 201  # the operator is not limited
+    assert len(listed) == 4  # the refused made no rows
+    limited = {"route": "/sessions", "status": "429"}
+    assert moved(before, after, "lex_rate_limited_requests_total", **limited) == 3

@@ -47,6 +47,7 @@ def isolated_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "admin_token": TEST_ADMIN_TOKEN,
         "query_rate_limit": "none",
         "session_turn_limit": "none",
+        "session_create_rate_limit": "none",
         "data_dir": str(tmp_path / "data"),
         **overrides,
     }

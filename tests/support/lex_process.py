@@ -100,6 +100,7 @@ def lex_env(settings: Mapping[str, str]) -> dict[str, str]:
         "SESSION_BINDING_KEY": TEST_BINDING_KEY,
         "QUERY_RATE_LIMIT": "none",
         "SESSION_TURN_LIMIT": "none",
+        "SESSION_CREATE_RATE_LIMIT": "none",
     }
     return {**inherited, "MODEL_PROVIDER": "offline", "LOG_LEVEL": "WARNING", **shared, **settings}
 

@@ -68,11 +68,18 @@ class TurnRun:
         return f"{self.run_id}:{sequence}"
 
     def sequence_after(self, last_event_id: str | None) -> int:
-        """Returns the first sequence number a client that saw `last_event_id` still needs."""
+        """Returns the first sequence number a client that saw `last_event_id` still needs.
+
+        A client that already saw `end` (or names a later event) gets `end` again, only it: its
+        stream must still end with `end`, without repeating anything else. A running turn is
+        followed from its next event.
+        """
         parsed = parse_event_id(last_event_id)
         if parsed is None or parsed[0] != self.run_id:
             return 0  # an earlier turn's id: this whole turn is new to the client
-        return parsed[1] + 1
+        published = len(self.events)
+        last_needed = published - 1 if self.done and published else published
+        return min(parsed[1] + 1, last_needed)
 
     def publish(self, event: TurnEvent) -> None:
         """Appends an event and wakes every follower."""

@@ -312,7 +312,10 @@ class RemoteTurnFeed:
         return f"{self.run_id}:{sequence}"
 
     def sequence_after(self, last_event_id: str | None) -> int:
-        """Returns the first sequence number a client that saw `last_event_id` still needs."""
+        """Returns the first sequence number a client that saw `last_event_id` still needs.
+
+        How far the turn got is in Redis, so `follow` brings a number past its last event back.
+        """
         parsed = parse_event_id(last_event_id)
         if parsed is None or parsed[0] != self.run_id:
             return 0
@@ -321,12 +324,23 @@ class RemoteTurnFeed:
     async def follow(self, start: int = 0) -> AsyncIterator[tuple[int, TurnEvent]]:
         """Yields (sequence, event) from `start` with one blocking read per batch, until `end`.
 
-        When nothing arrives and the owner has stopped renewing its `alive` key, this follower
-        closes the turn (`replica_lost`), then reads the closing events like any other.
+        A `start` past the last event written is brought back to it, as in-process: a client
+        that already saw `end` (or names a later event) gets `end` again, only it; a running turn
+        is followed from its next event. When nothing arrives and the owner has stopped renewing
+        its `alive` key, this follower closes the turn (`replica_lost`), then reads the closing
+        events like any other.
         """
         client = self._coordinator.client
         keys = self._coordinator.keys
         stream = keys.events(self.session_id, self.run_id)
+        if start > 0:
+            newest: Any = await client.xrevrange(stream, count=1)
+            last = int(str(newest[0][0]).rpartition("-")[2]) - 1 if newest else -1
+            if last < start:
+                if newest and isinstance(end := decode_event(newest[0][1][EVENT_FIELD]), TurnEnd):
+                    yield last, end
+                    return
+                start = last + 1
         position = f"0-{start}"
         while True:
             reply: Any = await client.xread(

@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from redis.crc import key_slot
 
-from api.stream.events import TextChunk, TurnEnd
+from api.stream.events import TextChunk, TurnEnd, TurnEvent
 from api.turns.coordination.base import Executor, TurnSink, WaitTurn
 from api.turns.coordination.redis import (
     OPEN_TURN_TTL_S,
     RedisKeys,
     RedisTurnCoordinator,
+    RemoteTurnFeed,
     open_redis_coordinator,
 )
 
@@ -151,3 +152,44 @@ async def test_the_turn_after_one_whose_process_died_is_told_so(
     assert after_loss.after_lost_turn is True
     assert next_turn.after_lost_turn is False  # the turn before it wrote its end
     assert await coordinator.client.exists(keys.open(session)) == 0
+
+
+def answer_in_three_events(session_id: str) -> Executor:
+    async def execute(run: TurnSink, wait_turn: WaitTurn | None) -> None:
+        run.publish(TextChunk(text="Hello", message_id=None))
+        run.publish(TextChunk(text=" there", message_id=None))
+        run.publish(TurnEnd(status="completed", session_id=session_id))
+
+    return execute
+
+
+@pytest.mark.parametrize("remote", [False, True], ids=["this-replica", "another-replica"])
+@pytest.mark.parametrize("seen", [2, 3, 999_999])
+async def test_a_client_that_saw_the_end_gets_only_the_end_again(
+    coordinator: RedisTurnCoordinator, remote: bool, seen: int
+) -> None:
+    session = "s-rejoin-after-end"
+    run = await coordinator.start(session, answer_in_three_events(session))
+    await run.wait_finished()
+    feed = RemoteTurnFeed(coordinator, session, run.run_id) if remote else run
+
+    async def rest() -> list[tuple[int, TurnEvent]]:
+        return [item async for item in feed.follow(feed.sequence_after(run.event_id(seen)))]
+
+    assert await asyncio.wait_for(rest(), timeout=5) == [
+        (2, TurnEnd(status="completed", session_id=session))
+    ]
+
+
+async def test_another_replica_rejoining_a_finished_turn_sends_only_what_was_missed(
+    coordinator: RedisTurnCoordinator,
+) -> None:
+    session = "s-rejoin-missed"
+    run = await coordinator.start(session, answer_in_three_events(session))
+    await run.wait_finished()
+    feed = RemoteTurnFeed(coordinator, session, run.run_id)
+
+    rest = [item async for item in feed.follow(feed.sequence_after(run.event_id(0)))]
+
+    assert [sequence for sequence, _ in rest] == [1, 2]
+    assert isinstance(rest[-1][1], TurnEnd)

@@ -1,0 +1,44 @@
+"""In-process coordination: rejoining a finished turn after its last event."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.stream.events import TextChunk, TurnEnd, TurnEvent
+from api.turns.coordination.base import TurnSink, WaitTurn
+from api.turns.coordination.local import TurnManager, TurnRun
+
+SESSION = "premium_client-1732972800000"
+
+
+async def answer(run: TurnSink, wait_turn: WaitTurn | None) -> None:
+    run.publish(TextChunk(text="Hello", message_id=None))
+    run.publish(TextChunk(text=" there", message_id=None))
+    run.publish(TurnEnd(status="completed", session_id=SESSION))
+
+
+async def followed(run: TurnRun, last_event_id: str) -> list[tuple[int, TurnEvent]]:
+    return [item async for item in run.follow(run.sequence_after(last_event_id))]
+
+
+@pytest.mark.parametrize("after", [0, 1])
+async def test_rejoining_a_finished_turn_sends_only_what_was_missed(after: int) -> None:
+    manager = TurnManager()
+    run = await manager.start(SESSION, answer)
+    await run.wait_finished()
+
+    rest = await followed(run, run.event_id(after))
+
+    assert [sequence for sequence, _ in rest] == list(range(after + 1, 3))
+    assert isinstance(rest[-1][1], TurnEnd)
+
+
+@pytest.mark.parametrize("seen", [2, 3, 999_999])
+async def test_a_client_that_saw_the_end_gets_only_the_end_again(seen: int) -> None:
+    manager = TurnManager()
+    run = await manager.start(SESSION, answer)
+    await run.wait_finished()
+
+    rest = await followed(run, run.event_id(seen))
+
+    assert rest == [(2, TurnEnd(status="completed", session_id=SESSION))]
