@@ -238,7 +238,7 @@ class LexStudio:
         """Sends `signum` to `lex studio` alone; returns its exit code."""
         self.process.send_signal(signum)
         try:
-            return self.process.wait(timeout=30)
+            return self.process.wait(timeout=60)  # the dev server stops slowly on a loaded machine
         finally:
             stop_group(self.process)
             time.sleep(0.2)
