@@ -161,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         limit_concurrency=args.limit_concurrency,
         timeout_keep_alive=args.timeout_keep_alive,
         log_level=uvicorn_log_level(args.log_level or launch.log_level),
+        # Lex reads X-Forwarded-For itself, from TRUSTED_PROXIES only; uvicorn would believe any
+        # local client's, which lets it pick the address its rate limit and session binding see.
+        proxy_headers=False,
     )
     code = serve(config)
     if code != 0:

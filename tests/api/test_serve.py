@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from uvicorn.config import STARTUP_FAILURE
 
 from api.process_lock import lock_path_for, single_process_lock
 from api.serve import INVALID_SETTINGS, main
+from tests.support.lex_process import spawn
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +62,23 @@ def test_invalid_settings_exit_1_as_the_app_does(
     refused = capsys.readouterr().err
     assert refused.startswith("Lex cannot start: invalid settings:")
     assert "TURN_TIMEOUT_S" in refused and "Traceback" not in refused
+
+
+def test_a_forwarded_address_from_an_untrusted_client_is_ignored(tmp_path: Path) -> None:
+    """Without TRUSTED_PROXIES, X-Forwarded-For cannot buy a client a fresh rate limit."""
+    database = f"sqlite:///{tmp_path / 'lex.sqlite'}"
+    lex = spawn("lex", tmp_path, {"DATABASE_URL": database, "QUERY_RATE_LIMIT": "1/minute"})
+    try:
+        lex.wait_healthy()
+        statuses = [
+            httpx.post(
+                f"{lex.url}/query",
+                json={"query": "hello", "session_id": f"spoof-{n}", "stream_format": "json"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                timeout=30,
+            ).status_code
+            for n in (1, 2)
+        ]
+    finally:
+        lex.stop()
+    assert statuses == [200, 429]

@@ -168,3 +168,10 @@ def test_nginx_stops_slow_clients_quickly_and_caps_each_address() -> None:
     assert "proxy_set_header Host $host;" in NGINX  # Lex checks it against ALLOWED_HOSTS
     environment = SCALE["services"]["lex"]["environment"]
     assert "ALLOWED_HOSTS" in environment
+
+
+def test_every_published_port_of_the_scaled_deployment_is_loopback_by_default() -> None:
+    services = SCALE["services"].values()
+    published = [port for service in services for port in service.get("ports", [])]
+    assert "${LEX_PUBLISH:-127.0.0.1:8000}:8000" in published
+    assert all(port.removeprefix("${LEX_PUBLISH:-").startswith("127.0.0.1:") for port in published)
