@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ from tests.support.groq_standin import (
     ToolCall,
     ToolCalls,
 )
-from tests.support.metrics import moved, scrape
+from tests.support.metrics import Scrape, moved, scrape
 from tests.support.sse import parse_sse
 
 PRIMARY = "llama-3.3-70b-versatile"
@@ -174,20 +175,33 @@ def test_a_retired_model_answers_as_a_substitution(
     assert moved(before, after, "lex_model_calls_total", model=PRIMARY, status="substitution") == 1
 
 
+def wait_for_scrape(
+    base_url: str, ready: Callable[[Scrape], bool], timeout_s: float = 3.0
+) -> Scrape:
+    """Scrapes until `ready` holds (or the time is up); returns the last scrape."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        scraped = scrape(base_url)
+        if ready(scraped) or time.monotonic() > deadline:
+            return scraped
+        time.sleep(0.05)
+
+
 def test_running_and_queued_turns_are_gauges(
     lex_server: ServerFactory, groq_standin: GroqStandIn
 ) -> None:
     settings = groq_metrics_settings(groq_standin, on_busy="enqueue")
-    groq_standin.script(Text("Slow answer.", first_token_delay_s=1.5), Text("Next one."))
+    # The first answer stays open long enough for a loaded machine to queue the second message.
+    groq_standin.script(Text("Slow answer.", first_token_delay_s=4.0), Text("Next one."))
     with lex_server(**settings) as base_url:
         threads = [
             threading.Thread(target=ask, args=(base_url, query, "metrics-busy"))
             for query in ("first", "second")
         ]
-        for thread in threads:
-            thread.start()
-            time.sleep(0.3)
-        during = scrape(base_url)
+        threads[0].start()
+        during = wait_for_scrape(base_url, lambda s: s.value("lex_turns_running") == 1)
+        threads[1].start()
+        during = wait_for_scrape(base_url, lambda s: s.value("lex_turns_queued") == 1)
         for thread in threads:
             thread.join(timeout=30)
         after = scrape(base_url)
