@@ -31,11 +31,14 @@ def is_private(path: str, prefixes: Iterable[str] = PRIVATE_PREFIXES) -> bool:
 def is_cross_origin(headers: Headers) -> bool:
     """Whether a browser sent this request from another site.
 
-    `Sec-Fetch-Site` is what current browsers say; `Origin` (compared with `Host`) covers older
-    ones. Requests with neither come from non-browser clients (curl, the terminal client).
+    `Sec-Fetch-Site` is what current browsers say, and a page cannot forge it: when present it
+    decides alone (a proxy that rewrites `Host` cannot make a same-origin page look foreign).
+    `Origin` (compared with `Host`) covers older browsers. Requests with neither come from
+    non-browser clients (curl, the terminal client).
     """
-    if headers.get("sec-fetch-site", "") in CROSS_SITE_FETCHES:
-        return True
+    site = headers.get("sec-fetch-site")
+    if site:
+        return site in CROSS_SITE_FETCHES
     origin = headers.get("origin")
     if origin is None:
         return False

@@ -120,7 +120,10 @@ class Settings(BaseSettings):
         "and Redis.",
     )
     port: int = Field(
-        default=8000, ge=1, le=65535, description="Port `lex serve` listens on (--port wins)."
+        default=8000,
+        ge=1,
+        le=65535,
+        description="Port `python -m api.serve` (make run, the image) listens on (--port wins).",
     )
     redis_key_prefix: str = Field(default="lex:", description="Prefix of every Redis key.")
     turn_lease_s: float = Field(

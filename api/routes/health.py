@@ -42,8 +42,11 @@ async def health(services: ServicesDep, operator: OperatorFlagDep) -> JSONRespon
         coordination = f"unreachable: {type(exc).__name__}"
     healthy = database == "ok" and coordination == "ok"
     status = "unhealthy" if not healthy else "degraded" if model.error else "healthy"
-    body = HealthResponse(status=status, model=model, database=database, coordination=coordination)
-    public = {"status": status, "offline": choice.provider == OFFLINE_PROVIDER}
+    offline = choice.provider == OFFLINE_PROVIDER
+    body = HealthResponse(
+        status=status, offline=offline, model=model, database=database, coordination=coordination
+    )
+    public = {"status": status, "offline": offline}
     shown = body.model_dump() if operator else public
     return JSONResponse(shown, status_code=200 if healthy else 503)
 

@@ -165,7 +165,7 @@ def test_nginx_stops_slow_clients_quickly_and_caps_each_address() -> None:
     query = re.search(r"location = /query \{(.*?)\}", NGINX, re.DOTALL)
     assert query and "limit_req zone=lex_messages" in query.group(1)
     assert "proxy_read_timeout" not in query.group(1)  # the long server-wide value holds
-    assert "proxy_set_header Host $host;" in NGINX  # Lex checks it against ALLOWED_HOSTS
+    assert "proxy_set_header Host $http_host;" in NGINX  # Lex checks it against ALLOWED_HOSTS
     environment = SCALE["services"]["lex"]["environment"]
     assert "ALLOWED_HOSTS" in environment
 

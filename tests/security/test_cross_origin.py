@@ -80,3 +80,16 @@ def test_a_cross_site_request_cannot_stop_or_delete_even_with_a_credential(
     assert cancel.status_code == 403 and delete.status_code == 403 and listing.status_code == 403
     assert "access-control-allow-origin" not in listing.headers
     assert still.status_code == 200 and "Alice" in still.text
+
+
+def test_a_same_origin_fetch_is_believed_even_when_a_proxy_changed_the_host(lex_url: str) -> None:
+    """Behind a proxy that drops the port from Host, the browser's Sec-Fetch-Site still decides."""
+    behind_proxy = {"Host": "localhost", "Origin": "http://localhost:8080"}
+    same = httpx.post(
+        f"{lex_url}/sessions", headers={**behind_proxy, "Sec-Fetch-Site": "same-origin"}, timeout=10
+    )
+    cross = httpx.post(
+        f"{lex_url}/sessions", headers={**behind_proxy, "Sec-Fetch-Site": "cross-site"}, timeout=10
+    )
+    assert same.status_code == 201
+    assert cross.status_code == 403

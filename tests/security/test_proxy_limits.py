@@ -157,3 +157,13 @@ def test_a_stream_quieter_than_every_client_timeout_is_not_cut(
     assert took > 2.5
     assert [e.event for e in answer][-2:] == ["chunk", "end"]
     assert answer[-1].json()["status"] == "completed"
+
+
+def test_a_page_served_through_the_proxy_may_create_its_session(proxy: str) -> None:
+    """An older browser's same-origin POST carries Origin with the proxy's port: Host must too."""
+    created = httpx.post(f"{proxy}/sessions", headers={"Origin": proxy}, timeout=10)
+    foreign = httpx.post(
+        f"{proxy}/sessions", headers={"Origin": "https://evil.example"}, timeout=10
+    )
+    assert created.status_code == 201
+    assert foreign.status_code == 403
