@@ -7,6 +7,7 @@ what is scored is what a customer of that configuration would get.
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 import time
 import uuid
@@ -18,7 +19,7 @@ from datetime import time as day_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from api.app import open_services
 from api.chat_models import choose_chat_model
@@ -95,7 +96,12 @@ def settings_for(base: Settings, model: str | None, database: Path) -> Settings:
         model: `offline`, a Groq model id, or None for the configured model.
         database: The scratch SQLite file.
     """
-    update: dict[str, object] = {"database_url": f"sqlite:///{database}"}
+    # A scratch run serves no one: throwaway secrets, so none is made and announced in DATA_DIR.
+    update: dict[str, object] = {
+        "database_url": f"sqlite:///{database}",
+        "admin_token": SecretStr(secrets.token_urlsafe(32)),
+        "session_binding_key": SecretStr(secrets.token_urlsafe(32)),
+    }
     if model == OFFLINE:
         update["model_provider"] = OFFLINE
     elif model is not None:

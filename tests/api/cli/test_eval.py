@@ -70,9 +70,10 @@ def test_relative_dates_skip_weekends_and_find_sunday() -> None:
     assert "2026" not in raw  # every date in the scripts is relative
 
 
-def test_offline_model_is_played_and_scored() -> None:
+def test_offline_model_is_played_and_scored(caplog: pytest.LogCaptureFixture) -> None:
     code, output = run_lex("eval", "--model", "offline", "--today", TODAY)
     assert code == 0
+    assert "operator's token" not in caplog.text  # a scratch run makes and announces no secret
     rows = table_rows(output)
     names = [s.name for s in load_scenarios(TODAY_DATE)]
     assert list(rows) == [*names, "overall", "scenarios all passed"]
