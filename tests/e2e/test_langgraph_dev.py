@@ -36,6 +36,7 @@ from checkpoints.saver import thread_id_for
 from checkpoints.studio import STUDIO_COPY_ENV
 from tests.support.app_server import OPERATOR, ServerFactory
 from tests.support.live_server import free_port
+from tests.support.signals import default_ctrl_c
 from tests.support.storage import POSTGRES, checkpoint_count
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,6 +205,7 @@ class LexStudio:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=default_ctrl_c,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -238,7 +240,7 @@ class LexStudio:
         """Sends `signum` to `lex studio` alone; returns its exit code."""
         self.process.send_signal(signum)
         try:
-            return self.process.wait(timeout=60)  # the dev server stops slowly on a loaded machine
+            return self.process.wait(timeout=30)
         finally:
             stop_group(self.process)
             time.sleep(0.2)

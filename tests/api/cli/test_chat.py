@@ -22,6 +22,7 @@ from api.cli import main as cli
 from api.cli.chat import ChatClient, load_history, run_command
 from tests.support.app_server import ServerFactory
 from tests.support.live_server import free_port
+from tests.support.signals import default_ctrl_c
 
 WEATHER = "What's the weather in Miami?"
 REPO = Path(__file__).resolve().parents[3]
@@ -131,13 +132,14 @@ def test_ctrl_c_stops_the_answer_and_the_chat_goes_on(lex_server: ServerFactory)
             text=True,
             cwd=REPO,
             env={**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"},
+            preexec_fn=default_ctrl_c,
         )
         assert process.stdin is not None and process.stdout is not None
         lines = stream_lines(process.stdout)
         process.stdin.write("hello\n")
         process.stdin.flush()
         wait_for(lines, lambda text: text.startswith("you> hello"))
-        time.sleep(1.0)  # a few words of the answer are out (of about 3 s), even on a busy machine
+        time.sleep(0.4)  # a few words of the answer are out
         process.send_signal(signal.SIGINT)
         stopped = wait_for(lines, lambda text: text == "[stopped]")
         process.stdin.write(f"{WEATHER}\n")
