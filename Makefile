@@ -6,6 +6,9 @@ PORT ?= 8000
 # Server limits: connections at once (503 past them), idle keep-alive seconds.
 UVICORN_LIMITS ?= --limit-concurrency 1000 --timeout-keep-alive 5
 WORKERS ?= 1
+# Test processes for `make test` (pytest-xdist): each test has its own servers, schema and key
+# prefix, so they run side by side. TEST_PROCESSES=0 runs everything in one process.
+TEST_PROCESSES ?= 2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -25,7 +28,7 @@ run: $(STAMP)
 	$(BIN)/python -m api.serve --host $(HOST) --port $(PORT) --workers $(WORKERS) $(UVICORN_LIMITS)
 
 test: $(STAMP) browser proxy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_PROCESSES)
 
 # The chat page's browser tests drive Debian's chromium; Playwright's own download cannot run here.
 # It is installed with apt-get only where that is allowed without asking (root, or passwordless

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -55,7 +55,6 @@ class Engine:
     name: str
     url: str | None = None
     missing_reason: str = ""
-    skipped_tests: list[str] = field(default_factory=list)
 
 
 def running_in_ci() -> bool:
@@ -193,7 +192,6 @@ def _require(name: str, request: pytest.FixtureRequest) -> str:
     message = f"{name} is not available: {engine.missing_reason}"
     if running_in_ci():
         pytest.fail(f"{message} (CI=true: a missing engine fails the run)", pytrace=False)
-    engine.skipped_tests.append(request.node.nodeid)
     pytest.skip(message)
 
 
@@ -267,13 +265,23 @@ def redis_url(redis_server_url: str, redis_prefix: str) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Ends the run with one loud line per engine whose tests were skipped."""
-    for engine in _engines.values():
-        if engine.skipped_tests:
-            terminalreporter.write_line(
-                f"!!! {len(engine.skipped_tests)} tests SKIPPED: {engine.name} not available "
-                f"({engine.missing_reason}); set {ENGINE_ENV[engine.name]} or install it. "
-                "Under CI=true these tests fail.",
-                red=True,
-                bold=True,
-            )
+    """Ends the run with one loud line per engine whose tests were skipped.
+
+    Counted from the skip reports rather than from this process's state, so the line is printed
+    by the process that writes the summary when the tests ran elsewhere (pytest-xdist workers).
+    """
+    reasons: dict[str, list[str]] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        message = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else ""
+        for name in ENGINE_ENV:
+            marker = f"{name} is not available: "
+            if marker in message:
+                reasons.setdefault(name, []).append(message.split(marker, 1)[1])
+    for name, skipped in reasons.items():
+        terminalreporter.write_line(
+            f"!!! {len(skipped)} tests SKIPPED: {name} not available ({skipped[0]}); "
+            f"set {ENGINE_ENV[name]} or install it. Under CI=true these tests fail.",
+            red=True,
+            bold=True,
+        )
