@@ -159,7 +159,7 @@ class TurnExecutor:
                     await wait_turn()  # queued behind the session's running turn
             turn_input: list[BaseMessage] = [human]
             if run.after_lost_turn:
-                # The previous turn's process died mid-turn: nobody closed its tool calls.
+                # The previous turn's process may have died mid-turn: nobody closed its tool calls.
                 saved_at = turn_config(request.conversation_key, run.run_id, request.config)
                 turn_input = [*await self._results_for_lost_calls(saved_at), human]
             with observer.running():

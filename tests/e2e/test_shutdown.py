@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from agent.repair import INTERRUPTED_TOOL_RESULT
+from tests.support.app_server import OPERATOR
 from tests.support.lex_process import spawn
 from tests.support.sse import parse_like_frontend
 
@@ -67,3 +69,64 @@ def test_a_restart_mid_answer_ends_the_stream_and_the_session_goes_on(tmp_path: 
     after = parse_like_frontend(reply.text)
     assert [m.event for m in after][-1] == "end"
     assert "Biscayne" in "".join(m.data for m in after)
+
+
+def test_a_crash_mid_tool_call_on_sqlite_leaves_a_session_the_next_process_continues(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL (no shutdown at all) while a tool runs: the restarted service closes the call."""
+    settings = {**settings_for(tmp_path), "SIMULATED_WEATHER_DELAY_S": "30"}
+    session = "premium_client-18"
+    weather = "What is the weather in Miami?"
+    victim = spawn("victim", tmp_path, settings)
+    try:
+        victim.wait_healthy()
+        body = {"query": weather, "session_id": session, "stream_format": "json"}
+        with httpx.stream(
+            "POST", f"{victim.url}/query", json=body, headers=OPERATOR, timeout=30
+        ) as response:
+            lines = response.iter_lines()
+            first = next(line for line in lines if line.startswith("event:"))
+            assert first == "event: tool_use", first
+            deadline = time.monotonic() + 10
+            while not saved_tool_calls(victim.url, session):  # checkpoints are written async
+                assert time.monotonic() < deadline, "the tool call was never saved"
+                time.sleep(0.05)
+            victim.kill()
+    finally:
+        victim.stop()
+
+    again = spawn("restarted", tmp_path, {**settings, "SIMULATED_WEATHER_DELAY_S": "0"})
+    try:
+        again.wait_healthy()
+        address = "And the address of the Miami dealership?"
+        reply = httpx.post(
+            f"{again.url}/query",
+            json={"query": address, "session_id": session},
+            headers={**FRONTEND_HEADERS, **OPERATOR},
+            timeout=30,
+        )
+        messages = httpx.get(
+            f"{again.url}/sessions/{session}", headers=OPERATOR, timeout=10
+        ).json()["messages"]
+    finally:
+        again.stop()
+
+    after = parse_like_frontend(reply.text)
+    assert [m.event for m in after][-1] == "end"
+    assert "Biscayne" in "".join(m.data for m in after if m.event == "chunk")
+    assert [m["text"] for m in messages if m["role"] == "user"] == [weather, address]
+    asked = {c["id"] for m in messages if m["role"] == "assistant" for c in m["tool_calls"]}
+    answered = {m["tool_call_id"] for m in messages if m["role"] == "tool"}
+    assert asked == answered  # the interrupted call was closed, not left dangling
+    closed = next(m for m in messages if m["role"] == "tool")
+    assert closed["status"] == "error" and closed["text"] == INTERRUPTED_TOOL_RESULT
+
+
+def saved_tool_calls(url: str, session_id: str) -> list[dict[str, object]]:
+    response = httpx.get(f"{url}/sessions/{session_id}", headers=OPERATOR, timeout=10)
+    if response.status_code != 200:
+        return []
+    return [
+        c for m in response.json()["messages"] if m["role"] == "assistant" for c in m["tool_calls"]
+    ]

@@ -32,10 +32,11 @@ class TurnSink(Protocol):
 
     @property
     def after_lost_turn(self) -> bool:
-        """Whether the session's previous turn never wrote its `end` because its process died.
+        """Whether the session's previous turn may not have ended because its process died.
 
         Its saved history may then end with tool calls that have no result, which the executor
-        closes before this turn runs.
+        closes before this turn runs. Across processes that is known (the turn's mark outlived its
+        lease); in one process, it is checked on the session's first turn since the start.
         """
         ...
 

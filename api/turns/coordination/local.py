@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 FINISHED_RUNS_KEPT = 1000
 """Finished turns kept in memory for rejoining, most recent sessions first."""
+SESSIONS_REMEMBERED = 100_000
+"""Sessions known to have had a turn in this process; one forgotten is only checked once more."""
 
 
 class TurnRun:
@@ -43,8 +45,9 @@ class TurnRun:
         run_id: Unique id of the turn; event ids are `<run_id>:<sequence number>`.
         session_id: The session the turn belongs to.
         task: The task running the turn.
-        after_lost_turn: Whether the session's previous turn died with its process (known only
-            to coordination shared by processes; always False in-process).
+        after_lost_turn: Whether the session's previous turn may have died with its process, so
+            its tool calls may be open: in-process, the session's first turn since this process
+            started (a crashed predecessor left no other trace).
     """
 
     def __init__(self, session_id: str, run_id: str | None = None) -> None:
@@ -135,6 +138,7 @@ class TurnManager:
         self._keep_finished = keep_finished
         self._latest: OrderedDict[str, TurnRun] = OrderedDict()
         self._unfinished: dict[str, list[TurnRun]] = {}
+        self._seen: OrderedDict[str, None] = OrderedDict()
 
     async def latest(self, session_id: str) -> TurnRun | None:
         """Returns the session's running turn, else its last one still in memory."""
@@ -155,6 +159,7 @@ class TurnManager:
             raise SessionBusy(session_id)
         previous = queue[-1] if queue else None
         run = TurnRun(session_id)
+        run.after_lost_turn = self._first_turn_here(session_id)
         queue.append(run)
         wait_turn: WaitTurn | None = previous.wait_finished if previous is not None else None
         run.task = asyncio.create_task(
@@ -181,6 +186,15 @@ class TurnManager:
             if not queue:
                 self._unfinished.pop(run.session_id, None)
             self._forget_old_runs()
+
+    def _first_turn_here(self, session_id: str) -> bool:
+        """Whether this is the session's first turn in this process (remembered, bounded)."""
+        first = session_id not in self._seen
+        self._seen[session_id] = None
+        self._seen.move_to_end(session_id)
+        if len(self._seen) > SESSIONS_REMEMBERED:
+            self._seen.popitem(last=False)
+        return first
 
     def _forget_old_runs(self) -> None:
         excess = len(self._latest) - self._keep_finished

@@ -1,4 +1,4 @@
-"""In-process coordination: rejoining a finished turn after its last event."""
+"""In-process coordination: rejoining a finished turn after its last event; calls left open."""
 
 from __future__ import annotations
 
@@ -42,3 +42,19 @@ async def test_a_client_that_saw_the_end_gets_only_the_end_again(seen: int) -> N
     rest = await followed(run, run.event_id(seen))
 
     assert rest == [(2, TurnEnd(status="completed", session_id=SESSION))]
+
+
+async def test_only_a_sessions_first_turn_in_this_process_checks_for_calls_left_open() -> None:
+    """A crashed predecessor leaves no trace but the saved history: look at it once per session."""
+    manager = TurnManager()
+    first = await manager.start(SESSION, answer)
+    await first.wait_finished()
+    second = await manager.start(SESSION, answer)
+    await second.wait_finished()
+    other = await manager.start("another-session", answer)
+    await other.wait_finished()
+    assert [first.after_lost_turn, second.after_lost_turn, other.after_lost_turn] == [
+        True,
+        False,
+        True,
+    ]
