@@ -33,6 +33,7 @@ from api.limits import RequestBodyLimit
 from api.local_secrets import BINDING_KEY_FILE, admin_token_path, read_or_create_secret
 from api.maintenance import Maintenance
 from api.origins import CorsForPublicRoutes
+from api.outages import install_outage_handlers
 from api.process_lock import check_workers, lock_path_for, single_process_lock
 from api.rate_limits import LibraryLimits, LimitRules, TurnSlots
 from api.routes import health, page, query, sessions, turns
@@ -312,6 +313,7 @@ def create_app(
     app.state.metrics = metrics
     install_middleware(app, settings, metrics, tracing)
     install_error_handlers(app)
+    install_outage_handlers(app)
     install_routes(app, settings)
     return app
 

@@ -22,6 +22,7 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 
+from api.redis_connections import redis_options
 from api.stream.events import TurnEnd, TurnEvent
 from api.turns.coordination.base import TurnSink
 
@@ -102,7 +103,7 @@ class LibraryLimits:
         self._pool: redis.asyncio.ConnectionPool | None = None
         if not storage_url.startswith(MEMORY_URL):
             self._pool = redis.asyncio.ConnectionPool.from_url(
-                storage_url.removeprefix(ASYNC_SCHEME_PREFIX)
+                storage_url.removeprefix(ASYNC_SCHEME_PREFIX), **redis_options()
             )
             options = {
                 "implementation": "redispy",

@@ -34,6 +34,7 @@ from typing import Any, Final
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from api.redis_connections import redis_options
 from api.stream.events import TextChunk, TurnEnd, TurnError, TurnEvent
 from api.telemetry.logs import session_hash
 from api.turns.coordination.base import (
@@ -49,8 +50,6 @@ from api.turns.coordination.local import FINISHED_RUNS_KEPT, TurnRun, finish_or_
 
 logger = logging.getLogger(__name__)
 
-SOCKET_TIMEOUT_S: Final = 5.0
-"""redis-py's read timeout; every blocking read below asks for less."""
 MAX_BLOCK_MS: Final = 1000
 QUEUE_POLL_S: Final = 0.05
 STREAM_MAX_EVENTS: Final = 20_000
@@ -404,18 +403,27 @@ class RedisTurnCoordinator:
         self._listener = asyncio.create_task(self._listen(pubsub), name="turn-cancel-listener")
 
     async def _listen(self, pubsub: Any) -> None:
+        lost = False  # one line when the channel goes and one when it is back, not one a second
         try:
             while True:
                 try:
                     message = await pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=MAX_BLOCK_MS / 1000
                     )
-                except RedisError:
-                    logger.warning("lost the stop-request channel; resubscribing", exc_info=True)
+                except RedisError as error:
+                    if not lost:
+                        logger.warning(
+                            "lost the stop-request channel (%s); resubscribing",
+                            type(error).__name__,
+                        )
+                    lost = True
                     await asyncio.sleep(self.heartbeat_s)
                     with contextlib.suppress(RedisError):
                         await pubsub.subscribe(self.keys.cancel_channel)
                     continue
+                if lost:
+                    logger.info("stop-request channel back")
+                    lost = False
                 if message is not None:
                     self._cancel_local(str(message["data"]))
         finally:
@@ -689,9 +697,7 @@ async def open_redis_coordinator(
     client: Redis = Redis.from_url(
         redis_url,
         decode_responses=True,
-        socket_timeout=SOCKET_TIMEOUT_S,
-        socket_connect_timeout=SOCKET_TIMEOUT_S,
-        health_check_interval=30,
+        **redis_options(),
     )
     try:
         coordinator = RedisTurnCoordinator(
