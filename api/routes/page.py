@@ -13,7 +13,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.deps import ServicesDep
 from api.routes.health import status_document
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -64,14 +63,14 @@ def prefers_html(accept: str | None) -> bool:
         }
     },
 )
-async def root(request: Request, services: ServicesDep) -> Response:
+async def root(request: Request) -> Response:
     """Serves the chat page to browsers and the status document to everyone else."""
     vary = {"Vary": "Accept"}
     if prefers_html(request.headers.get("accept")):
         # no-cache: the browser revalidates, so a new release shows up on the next reload.
         headers = {**vary, "Cache-Control": "no-cache"}
         return FileResponse(PAGE_FILE, media_type=HTML, headers=headers)
-    return JSONResponse(status_document(services), headers=vary)
+    return JSONResponse(status_document(request.app.openapi()), headers=vary)
 
 
 def mount_static(app: FastAPI) -> None:

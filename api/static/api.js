@@ -62,27 +62,29 @@ function authHeaders(sessionId) {
   return secret ? { Authorization: `Bearer ${secret}` } : {};
 }
 
-// Each optional feature and the route that provides it, in the path style of /openapi.json.
-const FEATURE_ROUTES = {
-  sessions: "/sessions",
-  sessionDetail: "/sessions/{}",
-  replay: "/sessions/{}/replay",
-  cancel: "/sessions/{}/cancel",
-  rejoin: "/sessions/{}/stream",
+// Each optional feature of the page and its name in the `features` of Lex's status document.
+const FEATURE_NAMES = {
+  sessions: "sessions",
+  sessionDetail: "session_detail",
+  replay: "replay",
+  cancel: "cancel",
+  rejoin: "rejoin",
 };
 
 /**
- * Tells which optional endpoints this server has, from its OpenAPI document.
- * Without the document every feature is assumed present; calls then handle their own 404s.
- * Lex gives the document to the operator only, so a customer's page takes that path.
+ * Tells which optional endpoints this server has, from the `features` its status document lists
+ * (`GET /` asked for JSON), a request no customer is refused.
+ * A server that lists none (or no status document) is assumed to have every feature; calls then
+ * handle their own 404s.
  */
 export async function detectFeatures() {
-  const assumeAll = Object.fromEntries(Object.keys(FEATURE_ROUTES).map((name) => [name, true]));
+  const assumeAll = Object.fromEntries(Object.keys(FEATURE_NAMES).map((name) => [name, true]));
   try {
-    const spec = await requestJson("openapi.json");
-    const paths = new Set(Object.keys(spec.paths ?? {}).map((p) => p.replace(/\{[^}]*\}/g, "{}")));
+    const status = await requestJson("./", { headers: { Accept: "application/json" } });
+    const listed = status?.features;
+    if (!listed || typeof listed !== "object" || Array.isArray(listed)) return assumeAll;
     return Object.fromEntries(
-      Object.entries(FEATURE_ROUTES).map(([name, route]) => [name, paths.has(route)]),
+      Object.entries(FEATURE_NAMES).map(([name, key]) => [name, Object.hasOwn(listed, key)]),
     );
   } catch {
     return assumeAll;

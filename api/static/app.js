@@ -372,12 +372,19 @@ function setSession(sessionId, title) {
 /** The open chat's id; a new chat is created on the server (with its secret) first. */
 async function ensureSession(firstMessage) {
   if (!state.sessionId) {
-    let id;
+    let id = null;
     if (state.features.sessions) {
-      const created = await api.createSession();
-      rememberChat(created.session_id, created.secret);
-      id = created.session_id;
-    } else {
+      try {
+        const created = await api.createSession();
+        rememberChat(created.session_id, created.secret);
+        id = created.session_id;
+      } catch (error) {
+        // A server that does not list its features and has no session routes after all.
+        if (error.status !== 404) throw error;
+        state.features.sessions = false;
+      }
+    }
+    if (id === null) {
       // A server without the session routes: a chat bound to this browser, as the frontend's.
       id = `web-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     }

@@ -10,11 +10,11 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from tests.page.conftest import ServerFactory
-from tests.support.app_server import OPERATOR
 
 WEATHER = "What's the weather in Miami?"
 AVAILABILITY = "Which times are free at the Miami dealership tomorrow?"
@@ -27,6 +27,11 @@ USER_TEXTS = ".message-user .message-text"
 def open_chat(page: Any, base_url: str) -> None:
     page.goto(f"{base_url}/")
     page.wait_for_selector("body[data-ready=true]")
+
+
+def is_status_document(url: str) -> bool:
+    """Matches `GET /`, which answers the page (a navigation) and the status document (a fetch)."""
+    return urlsplit(url).path == "/"
 
 
 def send(page: Any, text: str) -> None:
@@ -362,14 +367,19 @@ def test_a_server_without_saved_sessions_still_chats(
     with lex_server() as url:
 
         def without_sessions(route: Any) -> None:
-            # The schema is the operator's; here it stands for a server that has no sessions.
-            headers = {**route.request.headers, **OPERATOR}
-            spec = json.loads(route.fetch(headers=headers).text())
-            spec["paths"] = {p: v for p, v in spec["paths"].items() if "/sessions" not in p}
-            route.fulfill(json=spec)
+            # The status document stands for a server that lists no session routes.
+            if route.request.resource_type == "document":
+                route.continue_()
+                return
+            status = json.loads(route.fetch().text())
+            status["features"] = {
+                name: path for name, path in status["features"].items() if "/sessions" not in path
+            }
+            route.fulfill(json=status)
 
-        page.route("**/openapi.json", without_sessions)
+        page.route(is_status_document, without_sessions)
         open_chat(page, url)
+        assert page.evaluate("document.body.dataset.features") == ""
         assert page.get_by_text("Saved chats are not available on this server.").is_visible()
         send(page, WEATHER)
         wait_idle(page)
@@ -377,6 +387,67 @@ def test_a_server_without_saved_sessions_still_chats(
         assert not page.get_by_role("button", name="Replay").is_visible()
         assert not page.get_by_role("button", name="Stop").is_visible()
         shot(page, artifacts_dir, "14-without-session-endpoints")
+
+
+def test_a_server_that_lists_no_features_and_has_no_sessions_still_chats(
+    page: Any, lex_server: ServerFactory
+) -> None:
+    """Without `features` (an older server) every feature is assumed and the 404s are handled.
+
+    The chat goes on bound to this browser, as on a server without session routes.
+    """
+    with lex_server() as url:
+
+        def older_status(route: Any) -> None:
+            if route.request.resource_type == "document":
+                route.continue_()
+                return
+            route.fulfill(json={"status": "ok"})
+
+        def no_such_route(route: Any) -> None:
+            route.fulfill(status=404, json={"detail": "Not Found"})
+
+        page.route(is_status_document, older_status)
+        page.route(lambda url: urlsplit(url).path.startswith("/sessions"), no_such_route)
+        open_chat(page, url)
+        features = page.evaluate("document.body.dataset.features")
+        assert features == "sessions sessionDetail replay cancel rejoin"
+        send(page, WEATHER)
+        wait_idle(page)
+        assert page.locator(".card-done[data-tool=get_weather]").count() == 1
+        assert page.locator(".message-failed").count() == 0
+        assert current_session(page).startswith("web-")
+        assert page.get_by_text("Saved chats are not available on this server.").is_visible()
+
+
+def test_loading_the_page_makes_no_request_that_is_refused(
+    page: Any, lex_server: ServerFactory
+) -> None:
+    """A customer's load, fresh or with a saved chat to reopen, has no request refused.
+
+    The page learns its features from the public status document, not the operator's schema.
+    """
+    answered: list[tuple[int, str, str]] = []
+    page.on(
+        "response",
+        lambda response: answered.append((response.status, response.request.method, response.url)),
+    )
+    with lex_server() as url:
+        open_chat(page, url)
+        assert page.evaluate("document.body.dataset.features") == (
+            "sessions sessionDetail replay cancel rejoin"
+        )
+        send(page, WEATHER)
+        wait_idle(page)
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        page.locator(".card[data-tool=get_weather]").wait_for()
+
+    refused = [entry for entry in answered if entry[0] >= 400]
+    assert refused == []
+    loads = [entry for entry in answered if entry[1] == "GET" and entry[2] == f"{url}/"]
+    assert len(loads) == 4  # twice the page, twice the status document beside it
+    assert not [entry for entry in answered if "openapi" in entry[2]]
 
 
 def test_a_booking_move_and_cancellation_in_natural_sentences(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from api.routes import turns
+from api.routes.health import page_features, status_document
 from api.routes.page import prefers_html
 from tests.page.conftest import ServerFactory
 
@@ -47,8 +50,26 @@ def test_browsers_get_the_page_and_scripts_get_the_status(lex_server: ServerFact
     assert "Accept" in status.headers["vary"]
     assert status.json()["status"] == "ok"
     assert "model" not in status.json()  # which model answers is for the operator (/health)
+    assert status.json()["features"] == {
+        "sessions": "POST /sessions",
+        "session_detail": "GET /sessions/{session_id}",
+        "replay": "GET /sessions/{session_id}/replay",
+        "cancel": "POST /sessions/{session_id}/cancel",
+        "rejoin": "GET /sessions/{session_id}/stream",
+    }
 
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
+
+
+def test_the_status_lists_only_the_features_whose_routes_the_app_has() -> None:
+    app = FastAPI()
+    app.include_router(turns.router)  # the running turns' routes, without the saved sessions'
+
+    assert page_features(app.openapi()) == {
+        "cancel": "POST /sessions/{session_id}/cancel",
+        "rejoin": "GET /sessions/{session_id}/stream",
+    }
+    assert status_document(FastAPI().openapi())["features"] == {}
