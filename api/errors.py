@@ -76,6 +76,37 @@ def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[str, list[
     return f"Invalid request: {summary}", details
 
 
+def invalid_json_response(problem: str, position: int | None = None) -> JSONResponse:
+    """Returns the 422 a body that is not valid JSON gets, whoever finds it out.
+
+    Args:
+        problem: What is wrong, in a few words.
+        position: The character of the body where the problem is, when known.
+    """
+    location = ("body",) if position is None else ("body", position)
+    error = {"type": "json_invalid", "loc": location, "msg": problem}
+    message, details = describe_validation_errors([error])
+    return error_response(422, "invalid_request", message, details=details)
+
+
+def unreadable_body_problem(exc: StarletteHTTPException) -> str | None:
+    """What FastAPI's bare 400 for a body it could not parse was about; None for any other error.
+
+    FastAPI raises a JSON syntax error as a validation error (a 422 here), but any other failure to
+    read the body (JSON nested deeper than Python's parser recurses, bytes it cannot decode) as
+    `HTTPException(400, "There was an error parsing the body")` raised *from* the parser's
+    exception. That cause is what tells it apart from other 400s; with it the client gets the 422
+    of every other body that is not JSON Lex can read.
+    """
+    if exc.status_code != 400:
+        return None
+    if isinstance(exc.__cause__, RecursionError):
+        return "nested too deeply to read"
+    if isinstance(exc.__cause__, ValueError):
+        return "not readable as UTF-8 JSON"
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Registers the handlers that give every error the service's JSON shape."""
 
@@ -92,6 +123,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        problem = unreadable_body_problem(exc)
+        if problem is not None:
+            return invalid_json_response(problem)
         code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
         return error_response(
             exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None)

@@ -1,27 +1,29 @@
 """Rejects oversized or non-JSON request bodies before any route reads them.
 
 A pure ASGI middleware (BaseHTTPMiddleware would break disconnect detection of the streaming
-responses): the body is read once, up to the limit, and handed on to the app unchanged.
+responses): the body is read once, up to the limit, and handed on to the app unchanged. JSON is
+UTF-8 (RFC 8259): a body in another encoding is refused here as invalid JSON, since FastAPI would
+answer a bare 400 to a body it cannot decode, or decode UTF-16 and UTF-32 by their byte pattern.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_response
+from api.errors import error_response, invalid_json_response
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class RequestBodyLimit:
-    """Answers 413 to a body over `max_bytes` and 415 to a body that is not JSON."""
+    """Answers 413 to a body over `max_bytes`, 415 to one not sent as JSON, 422 to one not UTF-8."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Passes the request on, or answers 413/415 before the app reads a byte of it."""
+        """Passes the request on, or answers 413/415/422 before the app reads a byte of it."""
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
@@ -56,6 +58,11 @@ class RequestBodyLimit:
             )
             await response(scope, receive, send)
             return
+        problem = json_text_problem(body)
+        if problem is not None:
+            position, what = problem
+            await invalid_json_response(what, position)(scope, receive, send)
+            return
         await self.app(scope, _replay(body, receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,6 +70,26 @@ class RequestBodyLimit:
             413, "body_too_large", f"The request body is larger than {self.max_bytes} bytes."
         )
         await response(scope, receive, send)
+
+
+def json_text_problem(body: bytes) -> tuple[int, str] | None:
+    r"""Where and why `body` cannot be JSON text whatever its syntax; None when it may be.
+
+    A NUL counts too: JSON allows one only escaped (as `\u0000`), and a raw one would make Python's
+    `json` read the body as UTF-16 or UTF-32.
+
+    Returns:
+        The character where the problem is and what it is, or None.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        position = len(body[: exc.start].decode("utf-8"))
+        return position, f"not UTF-8 ({exc.reason})"
+    position = text.find("\x00")
+    if position >= 0:
+        return position, "a raw NUL character (JSON allows it only escaped, as \\u0000)"
+    return None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

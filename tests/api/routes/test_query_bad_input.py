@@ -34,6 +34,14 @@ def saved_checkpoints(database: Path, session_id: str = "s1") -> int:
         return count
 
 
+def saved_sessions(database: Path) -> tuple[int, int]:
+    """The rows of the session list and of the session secrets."""
+    with sqlite3.connect(database) as db:
+        entries: int = db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+        secrets: int = db.execute("SELECT COUNT(*) FROM session_secrets").fetchone()[0]
+        return entries, secrets
+
+
 @pytest.mark.parametrize(
     ("content", "headers", "status", "code", "says"),
     [
@@ -64,6 +72,17 @@ def saved_checkpoints(database: Path, session_id: str = "s1") -> int:
             "limit is 50",
         ),
         ("{not json", {}, 422, "invalid_request", "JSON"),
+        (b"\xff\xfe", {}, 422, "invalid_request", "not valid JSON at character 0: not UTF-8"),
+        (
+            b'{"query": "hi\xe9", "session_id": "s1"}',
+            {},
+            422,
+            "invalid_request",
+            "not valid JSON at character 13: not UTF-8",
+        ),
+        (b"\xfe\xff\x00{\x00}", {}, 422, "invalid_request", "not UTF-8"),  # UTF-16 is not JSON
+        (b"\x00\x00\x01\x00\x00", {}, 422, "invalid_request", "NUL"),
+        ("[" * 60_000, {}, 422, "invalid_request", "nested too deeply"),
         ("[1, 2]", {}, 422, "invalid_request", "body"),
         (
             "query=hi&session_id=s1",
@@ -90,7 +109,7 @@ def saved_checkpoints(database: Path, session_id: str = "s1") -> int:
 )
 def test_bad_query_requests_are_refused_clearly(
     server: tuple[str, Path],
-    content: str,
+    content: str | bytes,
     headers: dict[str, str],
     status: int,
     code: str,
@@ -107,6 +126,19 @@ def test_bad_query_requests_are_refused_clearly(
     assert error["code"] == code
     assert says in error["message"]
     assert saved_checkpoints(database) == 0
+
+
+def test_a_body_that_is_not_utf8_creates_no_session(server: tuple[str, Path]) -> None:
+    base_url, database = server
+    before = saved_sessions(database)
+    response = httpx.post(
+        f"{base_url}/sessions", content=b"\xff\xfe", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert "not valid JSON at character 0: not UTF-8" in error["message"]
+    assert saved_sessions(database) == before
 
 
 def test_a_good_request_after_bad_ones_still_works(server: tuple[str, Path]) -> None:
