@@ -22,6 +22,7 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 
+from api.errors import ApiError
 from api.redis_connections import redis_options
 from api.stream.events import TurnEnd, TurnEvent
 from api.turns.coordination.base import TurnSink
@@ -58,6 +59,18 @@ class Limits(Protocol):
     async def spend_tokens(self, tokens: int) -> None:
         """Counts tokens a turn used against today's budget."""
         ...
+
+
+async def refuse_when_over(wait_s: float | None, message: str) -> None:
+    """Raises 429 with Retry-After when a limit says to wait.
+
+    The routes call it with a `Limits` answer, so every limit is refused alike.
+
+    Raises:
+        ApiError: 429 when `wait_s` is not None.
+    """
+    if wait_s is not None:
+        raise ApiError(429, "rate_limited", message, headers={"Retry-After": str(int(wait_s))})
 
 
 @dataclass(frozen=True)

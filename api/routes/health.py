@@ -1,9 +1,8 @@
-"""Liveness and the status document: `GET /health`, and what `GET /` answers JSON clients."""
+"""Liveness: `GET /health`, public in brief and in full for the operator."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -76,50 +75,3 @@ def model_info(choice: ChatModelChoice, error: str | None) -> ModelInfo:
             fallbacks_taken=choice.groq.switches["fallback"],
         ),
     )
-
-
-# The chat page's optional features and the route each needs, as `GET /` lists them: the page
-# reads them there, since the OpenAPI document that names every route is the operator's.
-PAGE_FEATURES: dict[str, tuple[str, str]] = {
-    "sessions": ("POST", "/sessions"),
-    "session_detail": ("GET", "/sessions/{session_id}"),
-    "replay": ("GET", "/sessions/{session_id}/replay"),
-    "cancel": ("POST", "/sessions/{session_id}/cancel"),
-    "rejoin": ("GET", "/sessions/{session_id}/stream"),
-}
-
-
-def page_features(schema: dict[str, Any]) -> dict[str, str]:
-    """The chat page's optional features this app serves, each with its route (`POST /sessions`).
-
-    Args:
-        schema: The app's OpenAPI document (`FastAPI.openapi()`, built once and kept): it names
-            every route whichever way routers were included.
-    """
-    paths: dict[str, dict[str, Any]] = schema.get("paths", {})
-    return {
-        name: f"{method} {path}"
-        for name, (method, path) in PAGE_FEATURES.items()
-        if method.lower() in paths.get(path, {})
-    }
-
-
-def status_document(schema: dict[str, Any]) -> dict[str, Any]:
-    """A small status document, as the original backend answered at `GET /`, and the features.
-
-    `api.routes.page` serves it on `GET /` to every client that does not ask for HTML; the chat
-    page reads `features` from it to hide the controls of routes this server does not have.
-
-    Args:
-        schema: The app's OpenAPI document, which `features` is read from.
-    """
-    return {
-        "service": "Lex, the SuperCar virtual sales assistant",
-        "status": "ok",
-        "endpoints": {
-            "query": "POST /query",
-            "health": "GET /health",
-            "openapi": "GET /openapi.json (the operator's)",
-        },
-        "features": page_features(schema),
-    }

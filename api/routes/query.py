@@ -19,7 +19,7 @@ from api.auth import Role, bearer_token, client_address, is_admin
 from api.customers import booking_owner
 from api.deps import ServicesDep, query_conversation
 from api.errors import ApiError
-from api.rate_limits import MeteredSink
+from api.rate_limits import MeteredSink, refuse_when_over
 from api.schemas.query import ErrorResponse, QueryRequest
 from api.services import LexServices
 from api.sessions.history import fork_config
@@ -44,16 +44,6 @@ BUDGET_SPENT_TEXT = (
     "Lex has answered a great many questions today and is resting until tomorrow. For a test "
     "drive or anything urgent, please call your SuperCar dealership."
 )
-
-
-async def refuse_when_over(wait_s: float | None, message: str) -> None:
-    """Raises 429 with Retry-After when a limit says to wait.
-
-    Raises:
-        ApiError: 429 when `wait_s` is not None.
-    """
-    if wait_s is not None:
-        raise ApiError(429, "rate_limited", message, headers={"Retry-After": str(int(wait_s))})
 
 
 def metered(services: LexServices, execute: Executor) -> Executor:

@@ -25,7 +25,7 @@ from api.auth import bearer_token, client_address, hash_secret, is_admin, new_ow
 from api.deps import AdminDep, ServicesDep, SessionAccessDep
 from api.disconnects import until_disconnected
 from api.errors import ApiError
-from api.routes.query import refuse_when_over
+from api.rate_limits import refuse_when_over
 from api.schemas.query import ErrorResponse, StreamFormatQuery
 from api.schemas.sessions import (
     CheckpointItem,

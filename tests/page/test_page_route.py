@@ -7,8 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.routes import turns
-from api.routes.health import page_features, status_document
-from api.routes.page import prefers_html
+from api.routes.page import page_features, prefers_html, status_document
 from tests.page.conftest import ServerFactory
 
 CHROME_ACCEPT = (
