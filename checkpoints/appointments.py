@@ -32,6 +32,7 @@ from tools.domain.appointment_book import (
     BookingCap,
     NotReplaceableError,
     SlotTakenError,
+    confirmed_appointment,
     new_confirmation_id,
 )
 from tools.domain.clock import Clock, utc_now
@@ -77,6 +78,20 @@ def appointment_from_row(row: Iterable[Any]) -> Appointment:
     )
 
 
+def appointment_row(appointment: Appointment) -> tuple[str, ...]:
+    """Returns the row of `COLUMNS` an appointment is stored as, as `appointment_from_row` reads."""
+    return (
+        appointment.confirmation_id,
+        appointment.user_id,
+        appointment.dealership_id,
+        appointment.day.isoformat(),
+        appointment.time,
+        appointment.model,
+        appointment.status,
+        appointment.created_at.isoformat(),
+    )
+
+
 class SqliteAppointmentBook:
     """An `AppointmentBook` stored in SQLite.
 
@@ -118,14 +133,13 @@ class SqliteAppointmentBook:
         created_at = self._clock()
         async with self._lock:
             for _ in range(ID_ATTEMPTS):
-                appointment = Appointment(
-                    confirmation_id=new_confirmation_id(),
+                appointment = confirmed_appointment(
+                    new_confirmation_id(),
                     user_id=user_id,
                     dealership_id=dealership_id,
                     day=day,
                     time=time,
                     model=model,
-                    status=CONFIRMED,
                     created_at=created_at,
                 )
                 await self._db.execute("BEGIN IMMEDIATE")
@@ -156,17 +170,9 @@ class SqliteAppointmentBook:
     ) -> None:
         """The statements of one booking, inside the open transaction."""
         user_id = appointment.user_id
-        if replaces is not None:
-            # Cancelled first: it no longer counts, and a move may keep its slot.
-            cursor = await self._db.execute(
-                "UPDATE appointments SET status = ?, cancelled_at = ? "
-                "WHERE confirmation_id = ? AND user_id = ? AND status = ?",
-                (CANCELLED, self._clock().isoformat(), replaces, user_id, CONFIRMED),
-            )
-            changed = cursor.rowcount
-            await cursor.close()
-            if changed != 1:
-                raise NotReplaceableError(replaces)
+        # Cancelled first: it no longer counts, and a move may keep its slot.
+        if replaces is not None and not await self._cancel_confirmed(user_id, replaces):
+            raise NotReplaceableError(replaces)
         if cap is not None:
             async with self._db.execute(
                 f"SELECT {COLUMNS} FROM appointments WHERE user_id = ? AND status = ? "
@@ -177,16 +183,7 @@ class SqliteAppointmentBook:
             cap.check((appointment_from_row(row) for row in rows), replaces)
         await self._db.execute(
             f"INSERT INTO appointments ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                appointment.confirmation_id,
-                user_id,
-                appointment.dealership_id,
-                appointment.day.isoformat(),
-                appointment.time,
-                appointment.model,
-                CONFIRMED,
-                appointment.created_at.isoformat(),
-            ),
+            appointment_row(appointment),
         )
 
     async def get(self, user_id: str, confirmation_id: str) -> Appointment | None:
@@ -218,17 +215,21 @@ class SqliteAppointmentBook:
     async def cancel(self, user_id: str, confirmation_id: str) -> Appointment | None:
         """Cancel the user's booking; see `tools.domain.appointment_book.AppointmentBook.cancel`."""
         async with self._lock:
-            cursor = await self._db.execute(
-                "UPDATE appointments SET status = ?, cancelled_at = ? "
-                "WHERE confirmation_id = ? AND user_id = ? AND status = ?",
-                (CANCELLED, self._clock().isoformat(), confirmation_id, user_id, CONFIRMED),
-            )
-            changed = cursor.rowcount
-            await cursor.close()
-            if changed != 1:
+            if not await self._cancel_confirmed(user_id, confirmation_id):
                 return None
             logger.info("cancelled %s", confirmation_id)
             return await self._get(user_id, confirmation_id)
+
+    async def _cancel_confirmed(self, user_id: str, confirmation_id: str) -> bool:
+        """Cancels the user's confirmed booking, holding the lock; whether there was one."""
+        cursor = await self._db.execute(
+            "UPDATE appointments SET status = ?, cancelled_at = ? "
+            "WHERE confirmation_id = ? AND user_id = ? AND status = ?",
+            (CANCELLED, self._clock().isoformat(), confirmation_id, user_id, CONFIRMED),
+        )
+        changed = cursor.rowcount
+        await cursor.close()
+        return changed == 1
 
     async def booked_times(self, dealership_id: str, day: date) -> set[str]:
         """Return booked start times; see `AppointmentBook.booked_times`."""

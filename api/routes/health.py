@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -26,18 +27,8 @@ async def health(services: ServicesDep, operator: OperatorFlagDep) -> JSONRespon
     """
     choice = services.chat_model
     model = model_info(choice, services.model_health.operator_error)
-    try:
-        await services.storage.ping()
-        database = "ok"
-    except Exception as exc:
-        logger.warning("database health check failed: %s", exc)
-        database = f"unreachable: {type(exc).__name__}"
-    try:
-        await services.turns.ping()
-        coordination = "ok"
-    except Exception as exc:
-        logger.warning("coordination health check failed: %s", exc)
-        coordination = f"unreachable: {type(exc).__name__}"
+    database = await probe("database", services.storage.ping)
+    coordination = await probe("coordination", services.turns.ping)
     healthy = database == "ok" and coordination == "ok"
     status = "unhealthy" if not healthy else "degraded" if model.error else "healthy"
     offline = choice.provider == OFFLINE_PROVIDER
@@ -47,6 +38,21 @@ async def health(services: ServicesDep, operator: OperatorFlagDep) -> JSONRespon
     public = {"status": status, "offline": offline}
     shown = body.model_dump() if operator else public
     return JSONResponse(shown, status_code=200 if healthy else 503)
+
+
+async def probe(part: str, ping: Callable[[], Awaitable[object]]) -> str:
+    """Pings one part the service needs: "ok", else "unreachable: <exception type>" (logged).
+
+    Args:
+        part: Its name in the log, e.g. "database".
+        ping: A cheap round trip to it.
+    """
+    try:
+        await ping()
+    except Exception as exc:
+        logger.warning("%s health check failed: %s", part, exc)
+        return f"unreachable: {type(exc).__name__}"
+    return "ok"
 
 
 def model_info(choice: ChatModelChoice, error: str | None) -> ModelInfo:

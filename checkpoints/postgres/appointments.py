@@ -20,7 +20,7 @@ from typing import Any, Final
 from psycopg import AsyncConnection, errors
 from psycopg.rows import tuple_row
 
-from checkpoints.appointments import COLUMNS, ID_ATTEMPTS, appointment_from_row
+from checkpoints.appointments import COLUMNS, ID_ATTEMPTS, appointment_from_row, appointment_row
 from checkpoints.postgres.pool import Pool
 from tools.domain.appointment_book import (
     CANCELLED,
@@ -29,6 +29,7 @@ from tools.domain.appointment_book import (
     BookingCap,
     NotReplaceableError,
     SlotTakenError,
+    confirmed_appointment,
     new_confirmation_id,
 )
 from tools.domain.clock import Clock, utc_now
@@ -94,14 +95,13 @@ class PostgresAppointmentBook:
         """
         created_at = self._clock()
         for _ in range(ID_ATTEMPTS):
-            appointment = Appointment(
-                confirmation_id=new_confirmation_id(),
+            appointment = confirmed_appointment(
+                new_confirmation_id(),
                 user_id=user_id,
                 dealership_id=dealership_id,
                 day=day,
                 time=time,
                 model=model,
-                status=CONFIRMED,
                 created_at=created_at,
             )
             try:
@@ -136,15 +136,9 @@ class PostgresAppointmentBook:
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                 (CUSTOMER_LOCK_SPACE + user_id,),
             )
-        if replaces is not None:
-            # Cancelled first: it no longer counts, and a move may keep its slot.
-            cancelled = await conn.execute(
-                "UPDATE appointments SET status = %s, cancelled_at = %s "
-                "WHERE confirmation_id = %s AND user_id = %s AND status = %s",
-                (CANCELLED, self._clock().isoformat(), replaces, user_id, CONFIRMED),
-            )
-            if cancelled.rowcount != 1:
-                raise NotReplaceableError(replaces)
+        # Cancelled first: it no longer counts, and a move may keep its slot.
+        if replaces is not None and not await self._cancel_confirmed(conn, user_id, replaces):
+            raise NotReplaceableError(replaces)
         if cap is not None:
             async with conn.cursor(row_factory=tuple_row) as cur:
                 await cur.execute(
@@ -156,16 +150,7 @@ class PostgresAppointmentBook:
             cap.check((appointment_from_row(row) for row in rows), replaces)
         await conn.execute(
             f"INSERT INTO appointments ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                appointment.confirmation_id,
-                user_id,
-                appointment.dealership_id,
-                appointment.day.isoformat(),
-                appointment.time,
-                appointment.model,
-                CONFIRMED,
-                appointment.created_at.isoformat(),
-            ),
+            appointment_row(appointment),
         )
 
     async def get(self, user_id: str, confirmation_id: str) -> Appointment | None:
@@ -192,16 +177,22 @@ class PostgresAppointmentBook:
     async def cancel(self, user_id: str, confirmation_id: str) -> Appointment | None:
         """Cancel the user's booking; see `tools.domain.appointment_book.AppointmentBook.cancel`."""
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(
-                "UPDATE appointments SET status = %s, cancelled_at = %s "
-                "WHERE confirmation_id = %s AND user_id = %s AND status = %s",
-                (CANCELLED, self._clock().isoformat(), confirmation_id, user_id, CONFIRMED),
-            )
-            changed = cursor.rowcount
-        if changed != 1:
+            cancelled = await self._cancel_confirmed(conn, user_id, confirmation_id)
+        if not cancelled:
             return None
         logger.info("cancelled %s", confirmation_id)
         return await self.get(user_id, confirmation_id)
+
+    async def _cancel_confirmed(
+        self, conn: AsyncConnection[Any], user_id: str, confirmation_id: str
+    ) -> bool:
+        """Cancels the user's confirmed booking on `conn`; whether there was one."""
+        cursor = await conn.execute(
+            "UPDATE appointments SET status = %s, cancelled_at = %s "
+            "WHERE confirmation_id = %s AND user_id = %s AND status = %s",
+            (CANCELLED, self._clock().isoformat(), confirmation_id, user_id, CONFIRMED),
+        )
+        return cursor.rowcount == 1
 
     async def booked_times(self, dealership_id: str, day: date) -> set[str]:
         """Return booked start times; see `AppointmentBook.booked_times`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 import checkpoints.appointments as appointments_module
 import checkpoints.postgres.appointments as postgres_appointments_module
-from checkpoints.appointments import open_appointment_book
+from checkpoints.appointments import appointment_from_row, appointment_row, open_appointment_book
 from tests.support.storage import on_every_engine, open_database
 from tests.tools.support import runtime_for
 from tools import SlotTakenError, ToolServices, build_tools
@@ -27,6 +28,7 @@ from tools.domain.appointment_book import (
     BookingCap,
     BookingCapError,
     NotReplaceableError,
+    confirmed_appointment,
 )
 from tools.names import SCHEDULE_APPOINTMENT
 
@@ -37,6 +39,23 @@ FIXED_NOW = datetime(2026, 11, 24, 19, 5, tzinfo=UTC)  # Tuesday 14:05 in Miami
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "lex.sqlite"
+
+
+def test_an_appointment_is_stored_as_the_row_it_is_read_back_from() -> None:
+    booked = confirmed_appointment(
+        "SC-7K3F9Q",
+        user_id="alice",
+        dealership_id="miami",
+        day=THURSDAY,
+        time="10:00",
+        model="SuperCar GT",
+        created_at=FIXED_NOW,
+    )
+    assert booked.status == "confirmed"
+    for appointment in (booked, replace(booked, status="cancelled")):
+        row = appointment_row(appointment)
+        assert row[2:4] == ("miami", "2026-11-26")
+        assert appointment_from_row(row) == appointment
 
 
 @on_every_engine

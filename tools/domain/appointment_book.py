@@ -73,6 +73,39 @@ class Appointment:
     created_at: datetime
 
 
+def confirmed_appointment(
+    confirmation_id: str,
+    *,
+    user_id: str,
+    dealership_id: str,
+    day: date,
+    time: str,
+    model: str,
+    created_at: datetime,
+) -> Appointment:
+    """Returns a new booking as every book stores it: confirmed, under `confirmation_id`.
+
+    Args:
+        confirmation_id: A freshly drawn id (`new_confirmation_id`); the book settles collisions.
+        user_id: The customer.
+        dealership_id: Directory id of the dealership.
+        day: Local date of the test drive.
+        time: Local start time "HH:MM".
+        model: Canonical model name.
+        created_at: When it is booked (UTC).
+    """
+    return Appointment(
+        confirmation_id=confirmation_id,
+        user_id=user_id,
+        dealership_id=dealership_id,
+        day=day,
+        time=time,
+        model=model,
+        status=CONFIRMED,
+        created_at=created_at,
+    )
+
+
 class SlotTakenError(Exception):
     """The slot already holds an active booking; nothing was booked."""
 
@@ -239,14 +272,13 @@ class InMemoryAppointmentBook:
             confirmation_id = new_confirmation_id()
             while confirmation_id in self._appointments:
                 confirmation_id = new_confirmation_id()
-            appointment = Appointment(
-                confirmation_id=confirmation_id,
+            appointment = confirmed_appointment(
+                confirmation_id,
                 user_id=user_id,
                 dealership_id=dealership_id,
                 day=day,
                 time=time,
                 model=model,
-                status=CONFIRMED,
                 created_at=self._clock(),
             )
             self._appointments[confirmation_id] = appointment

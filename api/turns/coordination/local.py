@@ -117,6 +117,20 @@ class TurnRun:
         if self.cancel_requested and self.task is not None:
             self.task.cancel()
 
+    async def play(self, execute: Executor, wait_turn: WaitTurn | None) -> None:
+        """Runs the turn from inside its task; a crash is logged, session hashed, and raised.
+
+        Logged under the module of the run's class, so a crash names its coordination.
+        """
+        self.begin()
+        try:
+            await execute(self, wait_turn)
+        except BaseException:
+            logging.getLogger(type(self).__module__).exception(
+                "turn task crashed: session=%s run=%s", session_hash(self.session_id), self.run_id
+            )
+            raise
+
     async def follow(self, start: int = 0) -> AsyncIterator[tuple[int, TurnEvent]]:
         """Yields (sequence, event) from `start`, live, until the turn is over."""
         sequence = start
@@ -170,14 +184,8 @@ class TurnManager:
         return run
 
     async def _run(self, run: TurnRun, execute: Executor, wait_turn: WaitTurn | None) -> None:
-        run.begin()
         try:
-            await execute(run, wait_turn)
-        except BaseException:
-            logger.exception(
-                "turn task crashed: session=%s run=%s", session_hash(run.session_id), run.run_id
-            )
-            raise
+            await run.play(execute, wait_turn)
         finally:
             run.finish()
             queue = self._unfinished.get(run.session_id, [])

@@ -513,14 +513,8 @@ class RedisTurnCoordinator:
 
     async def _run(self, run: RedisTurnRun, execute: Executor, wait_turn: WaitTurn | None) -> None:
         heartbeat = asyncio.create_task(self._renew(run), name=f"turn-heartbeat-{run.run_id}")
-        run.begin()
         try:
-            await execute(run, wait_turn)
-        except BaseException:
-            logger.exception(
-                "turn task crashed: session=%s run=%s", session_hash(run.session_id), run.run_id
-            )
-            raise
+            await run.play(execute, wait_turn)
         finally:
             heartbeat.cancel()
             try:

@@ -1,10 +1,13 @@
-"""In-process coordination: rejoining a finished turn after its last event; calls left open."""
+"""In-process coordination: rejoining a finished turn, calls left open, a crashing turn."""
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 
 from api.stream.events import TextChunk, TurnEnd, TurnEvent
+from api.telemetry.logs import session_hash
 from api.turns.coordination.base import TurnSink, WaitTurn
 from api.turns.coordination.local import TurnManager, TurnRun
 
@@ -58,3 +61,25 @@ async def test_only_a_sessions_first_turn_in_this_process_checks_for_calls_left_
         False,
         True,
     ]
+
+
+async def test_a_turn_that_crashes_is_logged_with_its_session_hashed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def crash(run: TurnSink, wait_turn: WaitTurn | None) -> None:
+        raise RuntimeError("the model node fell over")
+
+    manager = TurnManager()
+    with caplog.at_level(logging.ERROR, logger="api.turns.coordination.local"):
+        run = await manager.start(SESSION, crash)
+        assert run.task is not None
+        with pytest.raises(RuntimeError, match="fell over"):
+            await run.task
+
+    [record] = [r for r in caplog.records if r.getMessage().startswith("turn task crashed")]
+    assert record.name == "api.turns.coordination.local"
+    assert record.getMessage() == (
+        f"turn task crashed: session={session_hash(SESSION)} run={run.run_id}"
+    )
+    assert SESSION not in record.getMessage()
+    assert run.done
