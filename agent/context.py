@@ -1,7 +1,8 @@
 """Per-run knobs, read by the nodes through `Runtime[Context]` (Studio shows them as run settings).
 
 Values come from the caller for each run, never from the model: `user_id` in particular is what the
-booking tools act for, so a customer cannot book or cancel for someone else by asking.
+booking tools act for, so a customer cannot book or cancel for someone else by asking, and `client`
+is whose booking allowance a booking spends.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ class Context:
 
     Attributes:
         user_id: Who the booking tools act for; injected into their hidden `user_id` argument.
+        client: The client (its address) whose bookings the per-client booking limit counts;
+            None for a run no client limit applies to (the operator's, Studio's).
         timezone: IANA timezone used for "today" in the system prompt.
         model_name: The chat model to answer this run with, when the graph can build one by name.
     """
@@ -25,6 +28,13 @@ class Context:
     user_id: str = field(
         default=DEFAULT_USER_ID,
         metadata={"description": "The customer the booking tools act for."},
+    )
+    client: str | None = field(
+        default=None,
+        metadata={
+            "description": "The client (address) whose bookings the per-client booking limit "
+            "counts; empty: not limited."
+        },
     )
     timezone: str = field(
         default=DEFAULT_TIMEZONE,

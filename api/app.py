@@ -26,6 +26,7 @@ from langchain_core.language_models import BaseChatModel
 
 from agent.state import DELTA_CHANNELS
 from api.auth import ServerSecrets
+from api.booking_limit import ClientBookingQuota
 from api.chat_models import ChatModelChoice, choose_chat_model, recheck_served_models
 from api.errors import install_error_handlers
 from api.hosts import AllowedHosts
@@ -100,7 +101,10 @@ async def open_services(
     """Opens the database and builds every live part; `stack` closes them at shutdown."""
     telemetry = telemetry or TurnTelemetry()
     storage = await stack.enter_async_context(open_storage(settings, clock))
-    services = make_tool_services(settings, storage.appointments, clock)
+    limits = build_limits(settings)
+    stack.push_async_callback(limits.aclose)
+    quota = ClientBookingQuota(limits, telemetry.metrics)
+    services = make_tool_services(settings, storage.appointments, clock, quota)
     # The graph reads sessions through the head cache; everything else uses the saver directly.
     checkpointer = HeadCachingSaver(storage.checkpointer, DELTA_CHANNELS)
     graph = build_lex_graph(settings, choice, services, checkpointer=checkpointer, clock=clock)
@@ -124,8 +128,6 @@ async def open_services(
         interval_s=settings.retention_interval_s,
         clock=clock,
     )
-    limits = build_limits(settings)
-    stack.push_async_callback(limits.aclose)
     logger.info(
         "Lex ready: model=%s/%s db=%s", choice.provider, choice.current_name, storage.engine
     )
@@ -200,6 +202,7 @@ def build_limits(settings: Settings) -> LibraryLimits:
         session_turns=settings.session_turn_limit,
         daily_tokens=settings.daily_token_budget,
         session_creates=settings.session_create_rate_limit,
+        bookings=settings.booking_rate_limit,
     )
     prefix = f"{settings.redis_key_prefix}limits"
     return LibraryLimits(rules, settings.limits_storage_url, key_prefix=prefix)

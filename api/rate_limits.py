@@ -1,10 +1,11 @@
-"""Abuse limits on turns: per client, per session, and a daily model-token budget.
+"""Abuse limits: turns per client and per session, sessions and bookings per client, daily tokens.
 
 Each turn costs model calls (Groq bills them), so one client must not run hundreds a second, one
 session must not run forever, and a day's spend has a ceiling. Each session made by
-`POST /sessions` adds rows, so one client may make only so many. Counts live in the `limits`
-library's storage, in memory by default or in Redis (`RATE_LIMIT_STORAGE_URL=redis://...`), so
-several replicas share one count. Fixed windows: cheap (one increment per check) and good enough
+`POST /sessions` adds rows, so one client may make only so many; each booking holds a slot other
+customers cannot have, so one client may make only so many of those too. Counts live in the
+`limits` library's storage, in memory by default or in Redis (`RATE_LIMIT_STORAGE_URL=redis://...`),
+so several replicas share one count. Fixed windows: cheap (one increment per check) and good enough
 for abuse, which is far over any limit.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import redis.asyncio
-from limits import RateLimitItem, RateLimitItemPerDay, parse
+from limits import RateLimitItem, RateLimitItemPerDay, parse, parse_many
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
@@ -33,6 +34,7 @@ KEY_PREFIX: Final = "lex-limits"
 MEMORY_URL: Final = "memory://"
 ASYNC_SCHEME_PREFIX: Final = "async+"
 TOKEN_BUDGET_KEY: Final = "model-tokens"
+BOOKING_KEY: Final = "booking"
 OFF: Final = frozenset({"", "none", "off"})
 """Values of a rate setting that turn that limit off."""
 
@@ -50,6 +52,14 @@ class Limits(Protocol):
 
     async def client_session_create(self, client: str) -> float | None:
         """Counts one session made by `client`; seconds until it may make another when over."""
+        ...
+
+    async def client_booking(self, client: str) -> float | None:
+        """Takes one booking of `client`'s allowance; when none is left, seconds until one is."""
+        ...
+
+    async def return_client_booking(self, client: str) -> None:
+        """Gives back a booking `client_booking` took, for a booking that failed after all."""
         ...
 
     async def tokens_left(self) -> bool:
@@ -83,12 +93,33 @@ class LimitRules:
         daily_tokens: Model tokens per day over all sessions; 0 for no budget.
         session_creates: Sessions per client made by `POST /sessions`, e.g. "10/minute"; ""
             for none.
+        bookings: Confirmed bookings per client, one window or several joined by ";" (every
+            one must allow the booking), e.g. "5/hour;20/day"; "" for none.
     """
 
     query_rate: str
     session_turns: str
     daily_tokens: int
     session_creates: str = ""
+    bookings: str = ""
+
+
+def parse_rate(text: str) -> RateLimitItem | None:
+    """Returns the limit a rate setting names ("30/minute"), or None for "none".
+
+    Raises:
+        ValueError: The text is not a rate.
+    """
+    return None if text.strip().lower() in OFF else parse(text)
+
+
+def parse_rates(text: str) -> list[RateLimitItem]:
+    """Returns the limits a setting of one or more rates names ("5/hour;20/day"); [] for "none".
+
+    Raises:
+        ValueError: The text is not a rate or rates.
+    """
+    return [] if text.strip().lower() in OFF else parse_many(text)
 
 
 def async_storage_url(url: str) -> str:
@@ -128,11 +159,10 @@ class LibraryLimits:
             raise TypeError(f"not an async limits storage: {storage_url}")
         self.storage = storage
         self._limiter = FixedWindowRateLimiter(self.storage)
-        self._query = None if rules.query_rate.lower() in OFF else parse(rules.query_rate)
-        self._session = None if rules.session_turns.lower() in OFF else parse(rules.session_turns)
-        self._creates = (
-            None if rules.session_creates.lower() in OFF else parse(rules.session_creates)
-        )
+        self._query = parse_rate(rules.query_rate)
+        self._session = parse_rate(rules.session_turns)
+        self._creates = parse_rate(rules.session_creates)
+        self._bookings = parse_rates(rules.bookings)
         self._tokens = RateLimitItemPerDay(rules.daily_tokens) if rules.daily_tokens else None
 
     async def aclose(self) -> None:
@@ -159,6 +189,32 @@ class LibraryLimits:
     async def client_session_create(self, client: str) -> float | None:
         """Counts one session made by `client`; seconds until it may make another when over."""
         return await self._hit(self._creates, "session-create", client)
+
+    async def client_booking(self, client: str) -> float | None:
+        """Takes one booking of `client`'s allowance; when none is left, seconds until one is.
+
+        Every window is counted; when one refuses, every window is given back, so a refused
+        booking costs nothing and the wait is the longest of the refusing windows'.
+        """
+        waits: list[float] = []
+        for item in self._bookings:
+            if await self._limiter.hit(item, BOOKING_KEY, client):
+                continue
+            stats = await self._limiter.get_window_stats(item, BOOKING_KEY, client)
+            waits.append(max(1.0, math.ceil(stats.reset_time - time.time())))
+        if not waits:
+            return None
+        await self.return_client_booking(client)
+        return max(waits)
+
+    async def return_client_booking(self, client: str) -> None:
+        """Gives back a booking `client_booking` took, for a booking that failed after all."""
+        for item in self._bookings:
+            key, expiry = item.key_for(BOOKING_KEY, client), item.get_expiry()
+            if await self.storage.incr(key, expiry, amount=-1) < 0:
+                # The window ended in between: the count started again below zero, which would
+                # give the next window one booking more. Back to zero.
+                await self.storage.incr(key, expiry, amount=1)
 
     async def tokens_left(self) -> bool:
         """Whether today's model-token budget has any left."""

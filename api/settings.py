@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.hosts import AddressSet
+from api.rate_limits import parse_rate, parse_rates
 from api.telemetry.logs import LogFormat
 from api.turns.coordination.base import OnBusy
 from checkpoints.saver import SQLITE_URL_PREFIX, sqlite_path
@@ -23,6 +24,12 @@ DEFAULT_CORS_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000"
 DEFAULT_ALLOWED_HOSTS = "localhost,127.0.0.1,[::1]"
 """The names a service on this machine is reached by; a deployment adds its own."""
 DEFAULT_DATA_DIR = Path("data")
+DEFAULT_BOOKING_RATE_LIMIT = "5/hour;20/day"
+"""Bookings one client may make: above one customer's needs (three held test drives and a couple
+of moves in an hour), and far below what a client filling the dealerships' days needs."""
+DEFAULT_SESSION_TTL_DAYS = 120
+"""Idle days before a conversation is deleted: past the 90-day booking horizon, so a conversation
+outlives every test drive booked in it."""
 
 ModelProvider = Literal["auto", "groq", "offline"]
 WeatherProviderName = Literal["simulated", "open-meteo"]
@@ -194,6 +201,12 @@ class Settings(BaseSettings):
         description="Model tokens per day over all sessions; past it Lex answers politely without "
         "calling the model. 0: no budget.",
     )
+    booking_rate_limit: str = Field(
+        default=DEFAULT_BOOKING_RATE_LIMIT,
+        description="Test drives one client (address) may book, e.g. 5/hour, or several windows "
+        "joined by ';' (5/hour;20/day); only confirmed bookings and moves count; none: no limit. "
+        "The operator is not limited.",
+    )
     max_active_bookings: int = Field(
         default=3,
         ge=0,
@@ -259,7 +272,7 @@ class Settings(BaseSettings):
         "step-by-step view); older turns keep their end only (SQLite).",
     )
     session_ttl_days: float = Field(
-        default=0,
+        default=DEFAULT_SESSION_TTL_DAYS,
         ge=0,
         description="Sessions inactive this many days are deleted with their history "
         "(bookings stay); 0 keeps them forever.",
@@ -280,6 +293,18 @@ class Settings(BaseSettings):
         # and describe_invalid never repeats the value of a variable named like a secret.
         if value is not None and info.data.get("admin_token") is not None:
             raise ValueError("set ADMIN_TOKEN or ADMIN_TOKEN_FILE, not both")
+        return value
+
+    @field_validator("query_rate_limit", "session_create_rate_limit", "session_turn_limit")
+    @classmethod
+    def _rate_parses(cls, value: str) -> str:
+        parse_rate(value)  # a mistyped rate is refused at startup, in one line
+        return value
+
+    @field_validator("booking_rate_limit")
+    @classmethod
+    def _rates_parse(cls, value: str) -> str:
+        parse_rates(value)
         return value
 
     @field_validator("allowed_hosts", "trusted_proxies")

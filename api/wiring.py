@@ -16,7 +16,7 @@ from agent.graph import GraphOptions, compile_graph
 from api.chat_models import ChatModelChoice
 from api.settings import Settings
 from api.turns.failures import FALLBACK_ON, is_tool_use_failed
-from tools import AppointmentBook, ToolServices, build_tools
+from tools import AppointmentBook, BookingQuota, ToolServices, build_tools
 from tools.domain.clock import Clock, utc_now
 from tools.domain.directory import directory_prompt_lines, lineup_prompt_lines
 from tools.domain.weather import OpenMeteoWeather, SimulatedWeather, WeatherProvider
@@ -33,14 +33,25 @@ def make_weather(settings: Settings) -> WeatherProvider:
 
 
 def make_tool_services(
-    settings: Settings, appointments: AppointmentBook, clock: Clock = utc_now
+    settings: Settings,
+    appointments: AppointmentBook,
+    clock: Clock = utc_now,
+    booking_quota: BookingQuota | None = None,
 ) -> ToolServices:
-    """Returns what the tools act on: `appointments`, the settings' weather and booking cap."""
+    """Returns what the tools act on: `appointments`, the settings' weather and booking cap.
+
+    Args:
+        settings: The configuration.
+        appointments: Where test drives are booked.
+        clock: Source of "now".
+        booking_quota: The per-client booking limit; None (Studio) for none.
+    """
     return ToolServices(
         appointments=appointments,
         weather=make_weather(settings),
         clock=clock,
         max_active_bookings=settings.max_active_bookings or None,
+        booking_quota=booking_quota,
     )
 
 

@@ -1,7 +1,8 @@
 """The tools Lex can call: dealership directory, weather and test-drive bookings.
 
 `build_tools(ToolServices(...))` is the entry point; everything else here is what callers need to
-build the services (providers, the appointment book protocol) or to describe the directory.
+build the services (providers, the appointment book and booking quota protocols) or to describe
+the directory.
 """
 
 from tools.domain.appointment_book import (
@@ -40,7 +41,7 @@ from tools.names import (
     TOOL_NAMES,
     USER_SCOPED_TOOL_NAMES,
 )
-from tools.services import ToolServices
+from tools.services import BookingQuota, ToolServices
 
 __all__ = [
     "CANCEL_APPOINTMENT",
@@ -57,6 +58,7 @@ __all__ = [
     "USER_SCOPED_TOOL_NAMES",
     "Appointment",
     "AppointmentBook",
+    "BookingQuota",
     "Clock",
     "Dealership",
     "InMemoryAppointmentBook",

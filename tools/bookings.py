@@ -5,13 +5,17 @@ never part of the schema the model sees), so a customer only sees and changes th
 whatever the model writes. Each tool is built by its own small function over the shared services.
 
 A customer may hold only so many upcoming test drives (`ToolServices.max_active_bookings`), so one
-client cannot book a dealership's whole day. A move is one `schedule_appointment` call naming the
-booking it replaces: the book cancels the old one in the same step, so a customer at the cap can
-still move, and a failed move keeps the old booking.
+conversation cannot book a dealership's whole day, and a client (its connection) may make only so
+many bookings for a while (`ToolServices.booking_quota`), so neither can many conversations. A move
+is one `schedule_appointment` call naming the booking it replaces: the book cancels the old one in
+the same step, so a customer at the cap can still move, and a failed move keeps the old booking.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -64,6 +68,8 @@ REPLACED_CONFIRMATION_ID = "replaced_confirmation_id"
 """Field of a booking's result naming the booking it moved (and cancelled)."""
 CAP_REACHED = "the most one customer can hold at once"
 """Said in the refusal of a booking past the cap."""
+TOO_MANY_FROM_CLIENT = "Too many test drives have been booked from this connection recently"
+"""Starts the refusal of a booking past the client's allowance."""
 
 
 class CustomerContext(Protocol):
@@ -85,6 +91,12 @@ def customer_of(runtime: ToolRuntime[Any, Any]) -> str:
             "looked up or changed."
         )
     return user_id
+
+
+def client_of(runtime: ToolRuntime[Any, Any]) -> str | None:
+    """Returns the client whose booking allowance the run spends; None when no limit applies."""
+    client = getattr(runtime.context, "client", None)
+    return client if isinstance(client, str) else None
 
 
 def _dealership_name(dealership_id: str) -> str:
@@ -142,6 +154,59 @@ def cap_reached(error: BookingCapError) -> ToolException:
         "of them instead, call schedule_appointment again with replaces set to its confirmation "
         "id; list_my_appointments shows them."
     )
+
+
+def _wait_words(wait_s: float) -> str:
+    minutes = math.ceil(wait_s / 60)
+    if minutes <= 1:
+        return "in a minute"
+    if minutes < 60:
+        return f"in about {minutes} minutes"
+    hours = round(minutes / 60)
+    return "in about an hour" if hours == 1 else f"in about {hours} hours"
+
+
+def too_many_from_client(dealership: Dealership, wait_s: float, keep: str) -> ToolException:
+    """The refusal of a booking past the client's allowance: the customer's part, then the model's.
+
+    Args:
+        dealership: Where the booking was asked for; its phone books without the limit.
+        wait_s: Seconds until the client may book again.
+        keep: What happens to the booking a move would have replaced ("" for a new booking).
+    """
+    return ToolException(
+        f"{TOO_MANY_FROM_CLIENT}, so this one cannot be booked online right now. "
+        f"{NOTHING_BOOKED}{keep} Please try again {_wait_words(wait_s)}, or call "
+        f"{dealership.name} at {dealership.phone} to book it.{FOR_THE_MODEL} this limit counts "
+        "every booking made from the customer's network connection, whatever the slot; do not "
+        "try another booking now, offer the phone number instead."
+    )
+
+
+@asynccontextmanager
+async def booking_allowance(
+    services: ToolServices, client: str | None, dealership: Dealership, keep: str
+) -> AsyncIterator[None]:
+    """Takes one of the client's bookings for the booking made inside; gives it back if that fails.
+
+    A booking that raises (slot taken, cap reached, nothing to move) cost nothing. A cancelled
+    one is not given back: it may have been confirmed.
+
+    Raises:
+        ToolException: The client has no booking left; nothing is booked.
+    """
+    quota = services.booking_quota
+    if quota is None or client is None:
+        yield
+        return
+    wait_s = await quota.take(client)
+    if wait_s is not None:
+        raise too_many_from_client(dealership, wait_s, keep)
+    try:
+        yield
+    except Exception:
+        await quota.give_back(client)
+        raise
 
 
 async def _replaced_booking(
@@ -286,7 +351,8 @@ def schedule_appointment_tool(services: ToolServices) -> BaseTool:
         to cancel.
 
         Args:
-            runtime: Injected by the graph: who the customer is.
+            runtime: Injected by the graph: who the customer is, and whose booking allowance
+                the booking spends.
             dealership_id: Dealership id from the directory, e.g. "miami".
             date: The day as YYYY-MM-DD (dealership local calendar).
             time: Start time as HH:MM (24-hour, dealership local time), one of the free times.
@@ -305,15 +371,16 @@ def schedule_appointment_tool(services: ToolServices) -> BaseTool:
         when = describe_day(day)
         keep = f" Booking {old.confirmation_id} stays as it is." if old else ""
         try:
-            appointment = await services.appointments.book(
-                user_id=customer,
-                dealership_id=dealership.id,
-                day=day,
-                time=start,
-                model=model,
-                replaces=old.confirmation_id if old else None,
-                cap=booking_cap(services, now),
-            )
+            async with booking_allowance(services, client_of(runtime), dealership, keep):
+                appointment = await services.appointments.book(
+                    user_id=customer,
+                    dealership_id=dealership.id,
+                    day=day,
+                    time=start,
+                    model=model,
+                    replaces=old.confirmation_id if old else None,
+                    cap=booking_cap(services, now),
+                )
         except SlotTakenError:
             free = await _free_times(services, dealership, day, now)
             raise ToolException(

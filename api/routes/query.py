@@ -105,8 +105,9 @@ async def query(body: QueryRequest, request: Request, services: ServicesDep) -> 
             f"query is {len(body.query)} characters long; the limit is {settings.max_query_chars}.",
         )
     operator = is_admin(bearer_token(request), services.secrets)
-    if not operator:
-        client = client_address(request, settings.trusted_proxy_list)
+    # The client the limits count; the operator's turns are not limited, bookings included.
+    client = None if operator else client_address(request, settings.trusted_proxy_list)
+    if client is not None:
         await refuse_when_over(await services.limits.client_query(client), CLIENT_LIMITED)
     conversation = await query_conversation(body.session_id, request, services)
     if not operator:
@@ -139,6 +140,7 @@ async def query(body: QueryRequest, request: Request, services: ServicesDep) -> 
         timezone=settings.timezone,
         config=overrides,
         key=conversation.key,
+        client=client,
     )
     if not services.turn_slots.try_take():
         raise ApiError(

@@ -74,7 +74,8 @@ class LexMetrics:
         turns_running: Turns running now.
         turns_queued: Turns waiting behind their session's running turn.
         rate_limited_requests: Requests a limit refused, by route and status: 429 (a client's or
-            a session's rate) or 503 with Retry-After (too many turns running).
+            a session's rate) or 503 with Retry-After (too many turns running); and bookings the
+            client's booking limit refused, as route `schedule_appointment`, status 429.
         http_requests: HTTP requests by method, route template and status code.
         bookings: Test drives booked and cancelled.
         model_switches: Another model took over, by kind (`fallback` for one call,
@@ -148,7 +149,8 @@ class LexMetrics:
             ),
             rate_limited_requests=Counter(
                 "lex_rate_limited_requests",
-                "Requests a limit refused: 429, or 503 with Retry-After (server busy).",
+                "Requests a limit refused: 429, or 503 with Retry-After (server busy); "
+                "route schedule_appointment: bookings a client's booking limit refused.",
                 ["route", "status"],
                 registry=registry,
             ),

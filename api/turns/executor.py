@@ -55,6 +55,8 @@ class TurnRequest:
         config: Graph config overrides, e.g. a `checkpoint_id` to continue from (a fork).
         key: What the conversation is saved under when it is not the session id (a client-bound
             key, see `api.auth`).
+        client: The client (address) whose booking allowance the turn's bookings spend; None
+            when no client limit applies (the operator).
     """
 
     session_id: str
@@ -63,6 +65,7 @@ class TurnRequest:
     timezone: str
     config: dict[str, Any] = field(default_factory=dict)
     key: str | None = None
+    client: str | None = None
 
     @property
     def conversation_key(self) -> str:
@@ -167,7 +170,11 @@ class TurnExecutor:
                     async for part in self.graph.astream(
                         {"messages": turn_input},
                         config,
-                        context=Context(user_id=request.user_id, timezone=request.timezone),
+                        context=Context(
+                            user_id=request.user_id,
+                            client=request.client,
+                            timezone=request.timezone,
+                        ),
                         stream_mode=STREAM_MODES,
                         durability=self.durability,
                         version="v2",

@@ -14,6 +14,7 @@ import httpx
 from api.app import create_app
 from tests.support.app_server import FIXED_NOW, OPERATOR, isolated_settings
 from tests.support.live_server import serve
+from tests.support.sse import parse_sse
 
 HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
 LONG_QUERY = "Hello! Tell me everything about the GT, the GTS and the roadster. " * 40
@@ -35,6 +36,15 @@ def ask(base_url: str, query: str, session_id: str) -> None:
     assert response.status_code == 200, response.text
 
 
+def ask_text(base_url: str, query: str, session_id: str) -> str:
+    body = {"query": query, "session_id": session_id, "stream_format": "json"}
+    response = httpx.post(
+        f"{base_url}/query", json=body, headers={**HEADERS, **OPERATOR}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    return "".join(e.json()["text"] for e in parse_sse(response.text) if e.event == "chunk")
+
+
 def sessions(base_url: str) -> list[str]:
     listed = httpx.get(
         f"{base_url}/sessions", headers=OPERATOR, params={"limit": 100}, timeout=10
@@ -47,7 +57,7 @@ def test_expired_sessions_are_deleted_and_the_file_shrinks(tmp_path: Path) -> No
     settings = isolated_settings(tmp_path, session_ttl_days=30, retention_interval_s=0.2)
     database = tmp_path / "lex.sqlite"
     with serve(create_app(settings, clock=clock)) as base_url:
-        ask(base_url, "Book the GT at Miami on 2026-11-26 at 10:00", "keeps-booking")
+        ask(base_url, "Book the GT at Miami on 2027-01-15 at 10:00", "keeps-booking")
         for n in range(12):
             for _ in range(3):
                 ask(base_url, LONG_QUERY, f"old-{n}")
@@ -65,6 +75,9 @@ def test_expired_sessions_are_deleted_and_the_file_shrinks(tmp_path: Path) -> No
             httpx.get(f"{base_url}/sessions/old-0", headers=OPERATOR, timeout=10).status_code == 404
         )
         time.sleep(0.5)  # the sweep that deleted them gives the pages back right after
+        # The test drive is still to come: its customer still finds it, from the same session id.
+        listed = ask_text(base_url, "What appointments do I have?", "keeps-booking")
+    assert "SuperCar Miami on 2027-01-15 at 10:00" in listed
     assert database.stat().st_size < full / 2
     with closing(sqlite3.connect(database)) as db:
         assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2

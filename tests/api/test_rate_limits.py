@@ -3,16 +3,20 @@
 Two app instances (each its own database and event loop, as two replicas are) count in the same
 Redis through `RATE_LIMIT_STORAGE_URL`; a client, a session or the day's token budget limited on
 one is limited on the other. Every key lives under the test's own prefix, deleted afterwards.
+A client's bookings are taken and given back in memory and in Redis alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import pytest
 import redis
 
+from api.rate_limits import LibraryLimits, LimitRules
 from tests.security.attacks import FRONTEND_HEADERS, ask, create_session, events
 from tests.support.app_server import ServerFactory
 
@@ -96,3 +100,68 @@ def test_every_limit_key_carries_the_configured_prefix(
     assert ours == [f"{redis_prefix}limits:LIMITER/session/{session.session_id}/120/1/hour"]
     limit_keys = [key for key in under_prefix if key.startswith(f"{redis_prefix}limits:")]
     assert {key.split("/")[1] for key in limit_keys} == {"client", "session", "model-tokens"}
+
+
+BookingLimits = Callable[[str], LibraryLimits]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def booking_limits(request: pytest.FixtureRequest) -> AsyncIterator[BookingLimits]:
+    """Makes limits of the given bookings per client, in memory or in a real Redis."""
+    made: list[LibraryLimits] = []
+
+    def make(bookings: str) -> LibraryLimits:
+        rules = LimitRules("none", "none", daily_tokens=0, bookings=bookings)
+        if request.param == "memory":
+            made.append(LibraryLimits(rules))
+        else:
+            url = request.getfixturevalue("redis_url")
+            prefix = request.getfixturevalue("redis_prefix")
+            made.append(LibraryLimits(rules, url, key_prefix=f"{prefix}limits"))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for limits in made:
+            await limits.aclose()
+
+
+async def test_a_refused_booking_takes_nothing_and_a_returned_one_is_free_again(
+    booking_limits: BookingLimits,
+) -> None:
+    limits, client = booking_limits("2/hour;20/day"), "203.0.113.7"
+    assert [await limits.client_booking(client) for _ in range(2)] == [None, None]
+    refused = [await limits.client_booking(client) for _ in range(3)]
+    assert all(wait is not None and 1 <= wait <= 3600 for wait in refused)
+
+    await limits.return_client_booking(client)  # a booking that failed after all
+
+    assert await limits.client_booking(client) is None  # refusals left no count behind
+    assert await limits.client_booking(client) is not None
+    assert await limits.client_booking("198.51.100.4") is None  # another client
+
+
+async def test_every_window_counts_and_the_longest_refusal_says_how_long_to_wait(
+    booking_limits: BookingLimits,
+) -> None:
+    limits, client = booking_limits("3/hour;2/day"), "203.0.113.8"
+    assert [await limits.client_booking(client) for _ in range(2)] == [None, None]
+
+    wait = await limits.client_booking(client)  # the hour has room, the day has not
+
+    assert wait is not None and 3600 < wait <= 86400
+
+
+async def test_giving_back_in_a_new_window_never_lends_the_next_one_a_booking(
+    booking_limits: BookingLimits,
+) -> None:
+    limits, client = booking_limits("2/hour"), "203.0.113.9"
+    await limits.return_client_booking(client)  # nothing counted: its window ended meanwhile
+
+    assert [await limits.client_booking(client) for _ in range(3)][2] is not None
+
+
+def test_no_booking_limit_never_counts() -> None:
+    limits = LibraryLimits(LimitRules("none", "none", daily_tokens=0, bookings="none"))
+    assert asyncio.run(limits.client_booking("203.0.113.10")) is None

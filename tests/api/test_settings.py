@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from api.settings import Settings, SettingsError, describe_invalid, load_settings
 from tests.support.lex_process import lex_env
 from tests.support.live_server import free_port
+from tools.domain.schedule import BOOKING_HORIZON_DAYS
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +46,23 @@ def test_groq_without_a_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODEL_PROVIDER", "groq")
     with pytest.raises(SettingsError, match="MODEL_PROVIDER=groq needs GROQ_API_KEY"):
         load_settings()
+
+
+def test_a_mistyped_rate_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOOKING_RATE_LIMIT", "5/hour;20/fortnight")
+    monkeypatch.setenv("QUERY_RATE_LIMIT", "thirty a minute")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    lines = str(refused.value).splitlines()
+    assert any(line.startswith("  BOOKING_RATE_LIMIT: ") and "fortnight" in line for line in lines)
+    assert any(line.startswith("  QUERY_RATE_LIMIT: ") for line in lines)
+
+
+def test_conversations_are_kept_past_every_test_drive_booked_in_them() -> None:
+    # The last activity of a conversation is at the latest its last booking, at most the
+    # horizon (dealership local days, so one day more in UTC) before that test drive.
+    ttl = Settings(_env_file=None).session_ttl_days  # type: ignore[call-arg]
+    assert ttl > BOOKING_HORIZON_DAYS + 1  # and 0, forever, is no longer the default
 
 
 def test_good_settings_load(monkeypatch: pytest.MonkeyPatch) -> None:

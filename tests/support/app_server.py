@@ -48,6 +48,7 @@ def isolated_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "query_rate_limit": "none",
         "session_turn_limit": "none",
         "session_create_rate_limit": "none",
+        "booking_rate_limit": "none",
         "data_dir": str(tmp_path / "data"),
         **overrides,
     }

@@ -30,11 +30,11 @@ class FakeClock:
         self.now = datetime.fromisoformat(iso_instant).astimezone(UTC)
 
 
-def runtime_for(user_id: str) -> ToolRuntime[Context, Any]:
-    """The runtime the graph's tool node injects for a run whose context names `user_id`."""
+def runtime_for(user_id: str, client: str | None = None) -> ToolRuntime[Context, Any]:
+    """The runtime the graph's tool node injects for a run of `user_id` from `client`."""
     return ToolRuntime(
         state={"messages": []},
-        context=Context(user_id=user_id),
+        context=Context(user_id=user_id, client=client),
         config={},
         stream_writer=lambda _: None,
         tool_call_id="1",
@@ -42,13 +42,16 @@ def runtime_for(user_id: str) -> ToolRuntime[Context, Any]:
     )
 
 
-async def call(tool: BaseTool, *, user_id: str | None = None, **args: Any) -> ToolMessage:
+async def call(
+    tool: BaseTool, *, user_id: str | None = None, client: str | None = None, **args: Any
+) -> ToolMessage:
     """Invoke a tool as the graph does, with a tool call, and return its ToolMessage.
 
-    `user_id` is the run's customer (the context), never a model argument.
+    `user_id` is the run's customer and `client` its connection (the context), never model
+    arguments.
     """
     if user_id is not None:
-        args = {**args, "runtime": runtime_for(user_id)}
+        args = {**args, "runtime": runtime_for(user_id, client)}
     message = await tool.ainvoke({"type": "tool_call", "id": "1", "name": tool.name, "args": args})
     assert isinstance(message, ToolMessage)
     return message
@@ -60,3 +63,28 @@ def content(message: ToolMessage) -> Any:
     parsed = json.loads(message.content)
     assert message.content == json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)
     return parsed
+
+
+class CountingQuota:
+    """A `BookingQuota` counting in this process: `most` bookings per client, none ever expiring.
+
+    Attributes:
+        most: Bookings each client may take.
+        taken: Bookings each client holds now.
+        asked: Every client `take` was asked for, in order.
+    """
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.taken: dict[str, int] = {}
+        self.asked: list[str] = []
+
+    async def take(self, client: str) -> float | None:
+        self.asked.append(client)
+        if self.taken.get(client, 0) >= self.most:
+            return 1800.0
+        self.taken[client] = self.taken.get(client, 0) + 1
+        return None
+
+    async def give_back(self, client: str) -> None:
+        self.taken[client] -= 1

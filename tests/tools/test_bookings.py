@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from langchain_core.tools import BaseTool, ToolException
 
-from tests.tools.support import FakeClock, call, content
+from tests.tools.support import CountingQuota, FakeClock, call, content
 from tools import AppointmentBook, ToolServices, build_tools
+from tools.bookings import too_many_from_client
 from tools.content import FOR_THE_MODEL
+from tools.domain.directory import DEALERSHIPS_BY_ID
 from tools.names import (
     CANCEL_APPOINTMENT,
     CHECK_APPOINTMENT_AVAILABILITY,
@@ -34,6 +36,7 @@ async def book(
     tools: dict[str, BaseTool],
     *,
     user_id: str = ALICE,
+    client: str | None = None,
     dealership_id: str = "miami",
     day: str = "2026-11-26",
     time: str = "10:00",
@@ -42,6 +45,7 @@ async def book(
     message = await call(
         tools[SCHEDULE_APPOINTMENT],
         user_id=user_id,
+        client=client,
         dealership_id=dealership_id,
         date=day,
         time=time,
@@ -564,8 +568,122 @@ async def test_only_the_customers_own_confirmed_booking_can_be_moved(
     assert "12:00" in content(await availability(capped, "miami", "2026-11-26"))["available_times"]
 
 
-async def book_moving(tools: dict[str, BaseTool], replaces: str, **changes: str) -> Any:
+async def book_moving(
+    tools: dict[str, BaseTool], replaces: str, client: str | None = None, **changes: str
+) -> Any:
     args = {"dealership_id": "miami", "date": "2026-11-26", "car_model": "SuperCar GT", **changes}
     return content(
-        await call(tools[SCHEDULE_APPOINTMENT], user_id=ALICE, replaces=replaces, **args)
+        await call(
+            tools[SCHEDULE_APPOINTMENT], user_id=ALICE, client=client, replaces=replaces, **args
+        )
     )
+
+
+# --- the per-client booking allowance ---
+
+CLIENT, OTHER_CLIENT = "203.0.113.7", "198.51.100.4"
+
+
+@pytest.fixture
+def quota() -> CountingQuota:
+    return CountingQuota(most=2)
+
+
+@pytest.fixture
+def limited(book: AppointmentBook, clock: FakeClock, quota: CountingQuota) -> dict[str, BaseTool]:
+    """The tools with a cap of two upcoming test drives per customer and two per client."""
+    services = ToolServices(
+        appointments=book, clock=clock, max_active_bookings=2, booking_quota=quota
+    )
+    return {tool.name: tool for tool in build_tools(services)}
+
+
+async def test_past_the_clients_allowance_the_customer_is_told_to_wait_or_call(
+    limited: dict[str, BaseTool], quota: CountingQuota
+) -> None:
+    await book(limited, client=CLIENT, time="10:00")
+    await book(limited, user_id=BOB, client=CLIENT, time="11:00")  # a new conversation
+
+    with pytest.raises(ToolException) as raised:
+        await book(limited, user_id="carol", client=CLIENT, time="12:00")
+
+    customer_part, _, for_the_model = str(raised.value).partition(FOR_THE_MODEL)
+    assert customer_part == (
+        "Too many test drives have been booked from this connection recently, so this one "
+        "cannot be booked online right now. Nothing was booked. Please try again in about 30 "
+        "minutes, or call SuperCar Miami at +1 (305) 555-0142 to book it."
+    )
+    assert "offer the phone number" in for_the_model
+    free = content(await availability(limited, "miami", "2026-11-26"))["available_times"]
+    assert "12:00" in free
+    assert quota.taken == {CLIENT: 2}
+    await book(limited, user_id="carol", client=OTHER_CLIENT, time="12:00")  # its own allowance
+
+
+async def test_a_booking_that_is_not_confirmed_costs_the_client_nothing(
+    limited: dict[str, BaseTool], quota: CountingQuota
+) -> None:
+    first = await book(limited, client=CLIENT, time="10:00")
+    for refusal, reason in [
+        ({"user_id": BOB, "time": "10:00"}, "That slot was just taken"),
+        ({"time": "10:30"}, "is not a test-drive start time"),  # refused before the allowance
+        ({"day": "2026-11-29"}, "closed"),
+    ]:
+        with pytest.raises(ToolException, match=reason):
+            await book(limited, client=CLIENT, **refusal)
+    cancel = {"confirmation_id": first["confirmation_id"]}
+    await call(limited[CANCEL_APPOINTMENT], user_id=ALICE, client=CLIENT, **cancel)
+    await call(limited[LIST_MY_APPOINTMENTS], user_id=ALICE, client=CLIENT)
+    assert quota.taken == {CLIENT: 1}
+    await book(limited, client=CLIENT, time="11:00")  # the second of two
+
+    await book(limited, client=OTHER_CLIENT, time="12:00")  # Alice now holds two: the cap
+    with pytest.raises(ToolException, match="You already have 2 upcoming"):
+        await book(limited, client=OTHER_CLIENT, time="13:00")
+    await book(limited, user_id=BOB, client=OTHER_CLIENT, time="13:00")
+
+    assert quota.taken == {CLIENT: 2, OTHER_CLIENT: 2}
+    assert quota.asked == [CLIENT, CLIENT, CLIENT] + [OTHER_CLIENT] * 3
+
+
+async def test_a_move_costs_one_booking_and_a_refused_move_keeps_the_old_one(
+    limited: dict[str, BaseTool], quota: CountingQuota
+) -> None:
+    old = await book(limited, client=CLIENT, time="10:00")
+    moved = await book_moving(limited, old["confirmation_id"], client=CLIENT, time="15:00")
+    assert quota.taken == {CLIENT: 2}
+
+    with pytest.raises(ToolException) as raised:
+        await book_moving(limited, moved["confirmation_id"], client=CLIENT, time="16:00")
+
+    assert str(raised.value).startswith("Too many test drives have been booked")
+    assert f"Booking {moved['confirmation_id']} stays as it is." in str(raised.value)
+    listed = content(await call(limited[LIST_MY_APPOINTMENTS], user_id=ALICE))["appointments"]
+    assert [(a["time"], a["status"]) for a in listed] == [
+        ("10:00", "cancelled"),
+        ("15:00", "confirmed"),
+    ]
+
+
+async def test_a_run_without_a_client_is_not_limited(
+    limited: dict[str, BaseTool], quota: CountingQuota
+) -> None:
+    for hour in (10, 11):
+        await book(limited, user_id=f"customer-{hour}", time=f"{hour}:00")  # the operator's turns
+    await book(limited, user_id="customer-12", time="12:00")
+
+    assert quota.asked == []
+
+
+@pytest.mark.parametrize(
+    ("wait_s", "words"),
+    [
+        (20, "in a minute"),
+        (61, "in about 2 minutes"),
+        (3600, "in about an hour"),
+        (50_000, "in about 14 hours"),
+    ],
+)
+def test_the_wait_is_said_in_round_words(wait_s: float, words: str) -> None:
+    refusal = too_many_from_client(DEALERSHIPS_BY_ID["miami"], wait_s, keep="")
+    assert f"Please try again {words}, or call" in str(refusal)

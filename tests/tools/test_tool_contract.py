@@ -1,4 +1,4 @@
-"""What every tool promises the graph and the model: names, formats, and a hidden user_id."""
+"""What every tool promises the graph and the model: names, formats, a hidden user_id and client."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pydantic import BaseModel, SecretStr
 from typing_extensions import TypedDict
 
 from agent.context import Context
-from tests.tools.support import FakeClock
+from tests.tools.support import CountingQuota, FakeClock
 from tools import (
     TOOL_NAMES,
     USER_SCOPED_TOOL_NAMES,
@@ -38,8 +38,16 @@ def visible_properties(built: BaseTool) -> dict[str, Any]:
 
 
 @pytest.fixture
-def all_tools() -> list[BaseTool]:
-    return build_tools(ToolServices(appointments=InMemoryAppointmentBook(), clock=FakeClock()))
+def quota() -> CountingQuota:
+    return CountingQuota(most=10)
+
+
+@pytest.fixture
+def all_tools(quota: CountingQuota) -> list[BaseTool]:
+    services = ToolServices(
+        appointments=InMemoryAppointmentBook(), clock=FakeClock(), booking_quota=quota
+    )
+    return build_tools(services)
 
 
 def test_the_tools_are_exactly_the_ones_in_the_spec(all_tools: list[BaseTool]) -> None:
@@ -98,7 +106,7 @@ def test_user_id_is_never_in_the_schema_sent_to_the_model(all_tools: list[BaseTo
     sent: list[dict[str, Any]] = bound.kwargs["tools"]  # type: ignore[attr-defined]
 
     for built in scoped:
-        for hidden in ("user_id", "runtime"):
+        for hidden in ("user_id", "client", "runtime"):
             assert hidden not in visible_properties(built)
             openai_schema = convert_to_openai_tool(built)["function"]["parameters"]
             assert hidden not in openai_schema["properties"]
@@ -107,6 +115,7 @@ def test_user_id_is_never_in_the_schema_sent_to_the_model(all_tools: list[BaseTo
         assert issubclass(full_schema, BaseModel)
         assert "runtime" in full_schema.model_fields  # the graph's tool node injects it
     assert "user_id" not in str(sent)
+    assert "client" not in str(sent)  # the address the booking allowance is counted for
     assert "runtime" not in str(sent)
     assert [tool["function"]["name"] for tool in sent] == list(TOOL_NAMES)
 
@@ -116,7 +125,7 @@ class _State(TypedDict):
 
 
 async def test_the_tool_node_acts_for_the_run_context_user_whatever_the_model_writes(
-    all_tools: list[BaseTool],
+    all_tools: list[BaseTool], quota: CountingQuota
 ) -> None:
     builder = StateGraph(_State, context_schema=Context)
     builder.add_node("tools", ToolNode(all_tools, handle_tool_errors=True))
@@ -125,6 +134,7 @@ async def test_the_tool_node_acts_for_the_run_context_user_whatever_the_model_wr
     graph = builder.compile()
     forged = {
         "user_id": "mallory",
+        "client": "192.0.2.66",
         "dealership_id": "miami",
         "date": "2026-11-26",
         "time": "10:00",
@@ -134,7 +144,8 @@ async def test_the_tool_node_acts_for_the_run_context_user_whatever_the_model_wr
     async def run(user_id: str, name: str, args: dict[str, Any]) -> ToolMessage:
         call = {"id": "call-1", "name": name, "args": args, "type": "tool_call"}
         result = await graph.ainvoke(
-            {"messages": [AIMessage("", tool_calls=[call])]}, context=Context(user_id=user_id)
+            {"messages": [AIMessage("", tool_calls=[call])]},
+            context=Context(user_id=user_id, client=f"address-of-{user_id}"),
         )
         message = result["messages"][-1]
         assert isinstance(message, ToolMessage)
@@ -152,6 +163,9 @@ async def test_the_tool_node_acts_for_the_run_context_user_whatever_the_model_wr
     assert taken.status == "error"
     assert "That slot was just taken" in str(taken.content)
     assert taken.artifact is None
+    # The allowance spent is the run's client's, never one the model names; the refused booking
+    # was given back.
+    assert quota.taken == {"address-of-alice": 1, "address-of-bob": 0}
 
 
 def test_ids_models_dates_and_times_are_enums_and_patterns_the_model_reads(

@@ -17,6 +17,7 @@ from agent.models.offline.dates import PARTS_OF_DAY
 from agent.models.offline.facts import Facts
 from agent.models.offline.intents import Intent
 from agent.models.offline.phrasing import (
+    OFFER_MORE,
     OFFER_RETRY,
     OFFER_SLOT,
     OFFER_TEST_DRIVE,
@@ -27,6 +28,7 @@ from agent.models.offline.phrasing import (
     sentence,
     we_have,
 )
+from tools.bookings import TOO_MANY_FROM_CLIENT
 from tools.content import FOR_THE_MODEL
 
 _FAILED = {
@@ -183,6 +185,9 @@ def _closing(results: list[tuple[str, ToolMessage]]) -> str:
     ok = {name for name, message in results if message.status != "error"}
     failed = {name for name, message in results if message.status == "error"}
     if Intent.BOOKING.value in failed:
+        refusals = [message_text(m) for name, m in results if name == Intent.BOOKING.value]
+        if any(TOO_MANY_FROM_CLIENT in text for text in refusals):
+            return OFFER_MORE  # another slot would be refused too: no booking offer
         return OFFER_RETRY
     if {Intent.BOOKING.value, Intent.CANCEL.value} & (ok | failed):
         return ""

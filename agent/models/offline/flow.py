@@ -30,6 +30,7 @@ from agent.models.offline.conversation import (
 from agent.models.offline.parsing import Slots
 from agent.models.offline.phrasing import (
     OFFER_BOOK,
+    OFFER_MORE,
     OFFER_MOVE_INSTEAD,
     OFFER_RETRY,
     OFFER_SLOT,
@@ -41,7 +42,7 @@ from agent.models.offline.phrasing import (
     join,
     sentence,
 )
-from tools.bookings import CAP_REACHED, REPLACED_CONFIRMATION_ID
+from tools.bookings import CAP_REACHED, REPLACED_CONFIRMATION_ID, TOO_MANY_FROM_CLIENT
 from tools.names import (
     CHECK_APPOINTMENT_AVAILABILITY,
     LIST_MY_APPOINTMENTS,
@@ -252,6 +253,8 @@ def _after_booking(
         if "nothing was booked" not in text.lower():
             text += " Nothing was booked."
         offer = OFFER_MOVE_INSTEAD if CAP_REACHED in error else OFFER_RETRY
+        if TOO_MANY_FROM_CLIENT in error:  # another slot would be refused too: no booking offer
+            offer = OFFER_MORE
         return Outcome(text=f"{text} {offer}", used=used)
     data = json_object(message_text(booked[2]))
     old = goal.replaces
