@@ -130,6 +130,27 @@ def client_address(connection: HTTPConnection, trusted_proxies: Container[str]) 
     return peer
 
 
+IPV6_CLIENT_PREFIX = 64
+"""An IPv6 client is its /64: one host is handed a whole /64 and can use any address in it."""
+
+
+def limited_client(connection: HTTPConnection, trusted_proxies: Container[str]) -> str:
+    """Returns who the per-client limits count: the client's address, or its /64 for IPv6.
+
+    Counted by full address, an IPv6 host would be a new client at each of its 2**64 addresses.
+    """
+    address = client_address(connection, trusted_proxies)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:  # ::ffff:203.0.113.7 is that IPv4 client
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(parsed)
+
+
 def normalized_address(text: str) -> str:
     """Returns an IP address in canonical form, or the text unchanged if it is not one."""
     try:

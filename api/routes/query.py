@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api.auth import Role, bearer_token, client_address, is_admin
+from api.auth import Role, bearer_token, is_admin, limited_client
 from api.customers import booking_owner
 from api.deps import ServicesDep, query_conversation
 from api.errors import ApiError
@@ -106,7 +106,7 @@ async def query(body: QueryRequest, request: Request, services: ServicesDep) -> 
         )
     operator = is_admin(bearer_token(request), services.secrets)
     # The client the limits count; the operator's turns are not limited, bookings included.
-    client = None if operator else client_address(request, settings.trusted_proxy_list)
+    client = None if operator else limited_client(request, settings.trusted_proxy_list)
     if client is not None:
         await refuse_when_over(await services.limits.client_query(client), CLIENT_LIMITED)
     conversation = await query_conversation(body.session_id, request, services)

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sse_starlette import EventSourceResponse
 
 from agent.messages import created_at
-from api.auth import bearer_token, client_address, hash_secret, is_admin, new_owned_session
+from api.auth import bearer_token, hash_secret, is_admin, limited_client, new_owned_session
 from api.deps import AdminDep, ServicesDep, SessionAccessDep
 from api.disconnects import until_disconnected
 from api.errors import ApiError
@@ -126,7 +126,7 @@ async def create_session(request: Request, services: ServicesDep) -> CreatedSess
     (`SESSION_CREATE_RATE_LIMIT`): every session adds rows, even one never used.
     """
     if not is_admin(bearer_token(request), services.secrets):
-        client = client_address(request, services.settings.trusted_proxy_list)
+        client = limited_client(request, services.settings.trusted_proxy_list)
         await refuse_when_over(
             await services.limits.client_session_create(client), CLIENT_CREATES_LIMITED
         )

@@ -87,6 +87,30 @@ def test_behind_a_trusted_proxy_each_customer_has_its_own_rate(lex_server: Serve
     assert untrusted == [200, 429]  # without TRUSTED_PROXIES the header is ignored
 
 
+def test_an_ipv6_client_cannot_escape_its_rate_by_changing_address_within_its_64(
+    lex_server: ServerFactory,
+) -> None:
+    # One IPv6 host is handed a whole /64 and can send from any address in it: each address
+    # counted as a new client would make every per-client limit (bookings too) void.
+    proxy = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=30)
+
+    def send(forwarded_for: str) -> int:
+        headers = {**ATTACKER_HEADERS, "X-Forwarded-For": forwarded_for}
+        body = {"query": "hello", "session_id": "customer", "stream_format": "json"}
+        return proxy.post(f"{base_url}/query", json=body, headers=headers).status_code
+
+    with (
+        proxy,
+        lex_server(query_rate_limit="2/minute", trusted_proxies="127.0.0.0/8") as base_url,
+    ):
+        same_host = [send("2001:db8:1:2::1"), send("2001:db8:1:2::beef"), send("2001:db8:1:2:a::9")]
+        next_network = send("2001:db8:1:3::1")
+        mapped = [send("::ffff:203.0.113.9"), send("203.0.113.9"), send("203.0.113.9")]
+    assert same_host == [200, 200, 429]
+    assert next_network == 200  # another /64 is another customer
+    assert mapped == [200, 200, 429]  # an IPv4-mapped address is that IPv4 client
+
+
 def test_one_client_cannot_flood_session_creation(lex_server: ServerFactory) -> None:
     with lex_server(session_create_rate_limit="3/minute") as base_url:
         before = scrape(base_url)
