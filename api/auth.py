@@ -118,15 +118,21 @@ def client_address(connection: HTTPConnection, trusted_proxies: Container[str]) 
 
     Only the hops appended by trusted proxies are believed: walking X-Forwarded-For from the
     right, the first address that is not a trusted proxy is the client (anything left of it may
-    have been written by the client itself).
+    have been written by the client itself). A hop may carry a port (`203.0.113.7:1234`,
+    `[2001:db8::1]:443`, as some proxies write it), which is not part of the client; a hop that
+    is no address at all (`unknown`) names nobody, so the peer is the client then.
     """
-    peer = connection.client.host if connection.client else ""
+    raw_peer = connection.client.host if connection.client else ""
+    peer = forwarded_address(raw_peer) or raw_peer
     if peer not in trusted_proxies:
         return peer
     hops = [hop.strip() for hop in connection.headers.get(FORWARDED_FOR, "").split(",")]
     for hop in reversed([hop for hop in hops if hop]):
-        if hop not in trusted_proxies:
-            return normalized_address(hop)
+        address = forwarded_address(hop)
+        if address is None:
+            return peer
+        if address not in trusted_proxies:
+            return address
     return peer
 
 
@@ -145,18 +151,28 @@ def limited_client(connection: HTTPConnection, trusted_proxies: Container[str]) 
     except ValueError:
         return address
     if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:  # ::ffff:203.0.113.7 is that IPv4 client
-            return str(parsed.ipv4_mapped)
         return str(ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX}", strict=False))
     return str(parsed)
 
 
-def normalized_address(text: str) -> str:
-    """Returns an IP address in canonical form, or the text unchanged if it is not one."""
+def forwarded_address(text: str) -> str | None:
+    """Returns the IP address `text` names, canonical, without port or brackets; else None.
+
+    An IPv4-mapped IPv6 address (`::ffff:203.0.113.7`, as a dual-stack socket reports an IPv4
+    peer) is that IPv4 address.
+    """
+    host = text.strip().strip('"')
+    if host.startswith("["):  # [2001:db8::1] or [2001:db8::1]:443
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:  # 203.0.113.7:1234 (an IPv6 address has two colons or more)
+        host = host.partition(":")[0]
     try:
-        return str(ipaddress.ip_address(text))
+        address = ipaddress.ip_address(host)
     except ValueError:
-        return text
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
 
 
 def client_binding(connection: HTTPConnection, trusted_proxies: Container[str]) -> str:

@@ -81,6 +81,8 @@ class AddressSet:
         address = ip_of(text.strip().lower())
         if address is None:
             return text.strip().lower() in self.others
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
         return address in self.addresses or any(address in net for net in self.networks)
 
 

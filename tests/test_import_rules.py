@@ -28,13 +28,31 @@ def module_name(path: Path) -> str:
 
 
 def imported_modules(path: Path) -> Iterator[str]:
-    """Every absolute module an import in `path` names, inside functions and TYPE_CHECKING too."""
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    """Every module an import in `path` names, inside functions and TYPE_CHECKING too."""
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    yield from imports_in(path.read_text(encoding="utf-8"), package)
+
+
+def imports_in(source: str, package: list[str]) -> Iterator[str]:
+    """Every module `source` imports; relative imports resolved against `package`."""
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.module
-            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            if module:
+                yield module
+                yield from (f"{module}.{alias.name}" for alias in node.names)
+
+
+def test_relative_imports_are_resolved() -> None:
+    source = "from .query import CLIENT_LIMITED\nfrom .. import deps\nimport tools.names\n"
+    resolved = set(imports_in(source, ["api", "routes"]))
+    assert {"api.routes.query", "api.routes.query.CLIENT_LIMITED", "api.deps"} <= resolved
+    assert "tools.names" in resolved
 
 
 def sources(package: str) -> list[Path]:

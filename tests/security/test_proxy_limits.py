@@ -167,3 +167,24 @@ def test_a_page_served_through_the_proxy_may_create_its_session(proxy: str) -> N
     )
     assert created.status_code == 201
     assert foreign.status_code == 403
+
+
+def test_a_client_cannot_name_itself_another_address_through_nginx(
+    lex_server: ServerFactory, tmp_path: Path
+) -> None:
+    # Lex trusts nginx's hop (here loopback, as a compose network's range is trusted there); a
+    # header the client wrote itself must not become the client Lex counts.
+    with (
+        lex_server(query_rate_limit="1/minute", trusted_proxies="127.0.0.0/8") as base_url,
+        nginx_in_front([port_of(base_url)], tmp_path) as url,
+    ):
+        statuses = [
+            httpx.post(
+                f"{url}/query",
+                json={"query": "hello", "session_id": "spoofer", "stream_format": "json"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                timeout=30,
+            ).status_code
+            for n in (1, 2)
+        ]
+    assert statuses == [200, 429]  # both counted as the one address nginx saw
