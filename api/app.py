@@ -36,7 +36,7 @@ from api.maintenance import Maintenance
 from api.origins import CorsForPublicRoutes
 from api.outages import install_outage_handlers
 from api.process_lock import check_workers, lock_path_for, single_process_lock
-from api.rate_limits import LibraryLimits, LimitRules, TurnSlots
+from api.rate_limits import MEMORY_URL, LibraryLimits, LimitRules, TurnSlots
 from api.routes import health, page, query, sessions, turns
 from api.routes import metrics as metrics_route
 from api.routes.docs import install_docs
@@ -183,8 +183,16 @@ async def open_turn_coordinator(settings: Settings) -> AsyncIterator[TurnCoordin
 
 
 def scales_out(settings: Settings) -> bool:
-    """Whether storage and coordination are shared, so several processes may serve together."""
-    return is_postgres_url(settings.database_url) and settings.redis_url is not None
+    """Whether storage, coordination and the limits are shared, so several processes may serve.
+
+    Limits counted in one process's memory would let each process grant a client its whole
+    allowance again (bookings included), so they must be in Redis too.
+    """
+    return (
+        is_postgres_url(settings.database_url)
+        and settings.redis_url is not None
+        and not settings.limits_storage_url.startswith(MEMORY_URL)
+    )
 
 
 def single_process_lock_for(settings: Settings) -> AbstractContextManager[None]:

@@ -21,8 +21,9 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 SCALE_OUT_HINT = (
-    "Running more than one process (WORKERS > 1, or several replicas) needs shared storage and "
-    "coordination: set DATABASE_URL=postgresql://... and REDIS_URL=redis://..."
+    "Running more than one process (WORKERS > 1, or several replicas) needs shared storage, "
+    "coordination and limits: set DATABASE_URL=postgresql://... and REDIS_URL=redis://..., and "
+    "leave RATE_LIMIT_STORAGE_URL unset (or on Redis, not memory://)"
 )
 
 

@@ -21,7 +21,14 @@ from tests.support.lex_process import spawn
 def sqlite_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Runs each test where no `.env` is found, on a SQLite file of its own, without Redis."""
     monkeypatch.chdir(tmp_path)
-    for name in ("MODEL_PROVIDER", "GROQ_API_KEY", "REDIS_URL", "WORKERS", "TURN_TIMEOUT_S"):
+    for name in (
+        "MODEL_PROVIDER",
+        "GROQ_API_KEY",
+        "REDIS_URL",
+        "RATE_LIMIT_STORAGE_URL",
+        "WORKERS",
+        "TURN_TIMEOUT_S",
+    ):
         monkeypatch.delenv(name, raising=False)
     database = tmp_path / "lex.sqlite"
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
@@ -35,6 +42,17 @@ def test_two_workers_on_sqlite_are_refused_with_what_to_set(
     refused = capsys.readouterr().err
     assert refused.startswith("Lex cannot start: WORKERS=2 was asked for.")
     assert "DATABASE_URL=postgresql://" in refused and "REDIS_URL=redis://" in refused
+
+
+def test_two_workers_counting_the_limits_in_memory_are_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Each worker would grant a client its whole allowance again (bookings included).
+    monkeypatch.setenv("DATABASE_URL", "postgresql://lex@127.0.0.1:9/lex")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
+    monkeypatch.setenv("RATE_LIMIT_STORAGE_URL", "memory://")
+    assert main(["--workers", "2"]) == STARTUP_FAILURE
+    assert "RATE_LIMIT_STORAGE_URL" in capsys.readouterr().err
 
 
 def test_workers_from_the_environment_are_checked_too(
