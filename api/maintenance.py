@@ -156,7 +156,14 @@ class Maintenance:
         return deleted
 
     def start(self) -> None:
-        """Starts the periodic sweep."""
+        """Starts the periodic sweep, saying what it will delete (an upgrade may change that)."""
+        if self.session_ttl_days > 0:
+            logger.info(
+                "retention: sessions idle for %g days are deleted (SESSION_TTL_DAYS; 0 keeps them)",
+                self.session_ttl_days,
+            )
+        else:
+            logger.info("retention: sessions are kept for ever (SESSION_TTL_DAYS=0)")
         self._loop = asyncio.create_task(self._run_forever())
 
     async def _run_forever(self) -> None:

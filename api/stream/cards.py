@@ -24,6 +24,11 @@ def tool_error_text(message: ToolMessage) -> str:
     return customer_part.strip() or "The tool did not answer."
 
 
+def sentence(text: str) -> str:
+    """Returns `text` starting with a capital, as it follows another sentence on the card."""
+    return text[:1].upper() + text[1:]
+
+
 def card_output(message: ToolMessage, args: dict[str, Any]) -> Any:
     """Returns the card payload of a finished tool call.
 
@@ -42,7 +47,7 @@ def card_output(message: ToolMessage, args: dict[str, Any]) -> Any:
             "date": str(args.get("date", "")),
             "time": str(args.get("time", "")),
             "model": str(args.get("car_model", "")),
-            "message": error if NOTHING_BOOKED in error else f"{NOTHING_BOOKED} {error}",
+            "message": error if NOTHING_BOOKED in error else f"{NOTHING_BOOKED} {sentence(error)}",
             "status": "failed",
         }
     if message.name == CHECK_APPOINTMENT_AVAILABILITY:
