@@ -11,6 +11,7 @@ for abuse, which is far over any limit.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -37,6 +38,37 @@ TOKEN_BUDGET_KEY: Final = "model-tokens"
 BOOKING_KEY: Final = "booking"
 OFF: Final = frozenset({"", "none", "off"})
 """Values of a rate setting that turn that limit off."""
+WIDER_IPV6_SCOPES: Final = ((56, 4), (48, 16))
+"""Networks an IPv6 client (its /64) is also counted in, with an allowance that many times larger.
+
+One customer may hold a /56 or a /48 (a delegated prefix, a free tunnel, 6to4): 256 or 65,536
+/64s, each a new client. Counted in its /48 too, such a customer gets at most 16 times one
+client's allowance; a household or office with a /56 or /48 rarely comes near it.
+"""
+
+
+def client_scopes(client: str) -> list[tuple[str, int]]:
+    """Returns what a client is counted as, each with its allowance's multiple.
+
+    An IPv4 client is its address; an IPv6 client its /64, and the /56 and /48 around it.
+    """
+    try:
+        network = ipaddress.ip_network(client)
+    except ValueError:
+        return [(client, 1)]
+    if not isinstance(network, ipaddress.IPv6Network) or network.prefixlen != 64:
+        return [(client, 1)]
+    wider = [
+        (str(network.supernet(new_prefix=prefix)), times) for prefix, times in WIDER_IPV6_SCOPES
+    ]
+    return [(client, 1), *wider]
+
+
+def times(item: RateLimitItem, factor: int) -> RateLimitItem:
+    """Returns `item` with `factor` times its allowance, over the same window."""
+    if factor == 1:
+        return item
+    return type(item)(item.amount * factor, item.multiples, item.namespace)
 
 
 class Limits(Protocol):
@@ -122,6 +154,11 @@ def parse_rates(text: str) -> list[RateLimitItem]:
     return [] if text.strip().lower() in OFF else parse_many(text)
 
 
+def listed(item: RateLimitItem | None) -> list[RateLimitItem]:
+    """Returns the one limit as a list; [] when it is off."""
+    return [] if item is None else [item]
+
+
 def async_storage_url(url: str) -> str:
     """Returns the `limits` async storage URL of `memory://` or a `redis://` URL."""
     return url if url.startswith(ASYNC_SCHEME_PREFIX) else ASYNC_SCHEME_PREFIX + url
@@ -178,9 +215,29 @@ class LibraryLimits:
         stats = await self._limiter.get_window_stats(item, *identifiers)
         return max(1.0, math.ceil(stats.reset_time - time.time()))
 
+    def _client_items(
+        self, items: list[RateLimitItem], client: str
+    ) -> list[tuple[RateLimitItem, str]]:
+        """Every (limit, identifier) a request of `client` counts against."""
+        return [
+            (times(item, factor), identifier)
+            for item in items
+            for identifier, factor in client_scopes(client)
+        ]
+
+    async def _hit_client(self, items: list[RateLimitItem], kind: str, client: str) -> float | None:
+        """Counts one against every limit of `client`; the longest wait of those over, or None."""
+        waits: list[float] = []
+        for item, identifier in self._client_items(items, client):
+            if await self._limiter.hit(item, kind, identifier):
+                continue
+            stats = await self._limiter.get_window_stats(item, kind, identifier)
+            waits.append(max(1.0, math.ceil(stats.reset_time - time.time())))
+        return max(waits) if waits else None
+
     async def client_query(self, client: str) -> float | None:
         """Counts one message from `client`; seconds until it may send again when over."""
-        return await self._hit(self._query, "client", client)
+        return await self._hit_client(listed(self._query), "client", client)
 
     async def session_turn(self, session_key: str) -> float | None:
         """Counts one turn of a session; seconds until it may run another when over."""
@@ -188,7 +245,7 @@ class LibraryLimits:
 
     async def client_session_create(self, client: str) -> float | None:
         """Counts one session made by `client`; seconds until it may make another when over."""
-        return await self._hit(self._creates, "session-create", client)
+        return await self._hit_client(listed(self._creates), "session-create", client)
 
     async def client_booking(self, client: str) -> float | None:
         """Takes one booking of `client`'s allowance; when none is left, seconds until one is.
@@ -196,21 +253,15 @@ class LibraryLimits:
         Every window is counted; when one refuses, every window is given back, so a refused
         booking costs nothing and the wait is the longest of the refusing windows'.
         """
-        waits: list[float] = []
-        for item in self._bookings:
-            if await self._limiter.hit(item, BOOKING_KEY, client):
-                continue
-            stats = await self._limiter.get_window_stats(item, BOOKING_KEY, client)
-            waits.append(max(1.0, math.ceil(stats.reset_time - time.time())))
-        if not waits:
-            return None
-        await self.return_client_booking(client)
-        return max(waits)
+        wait = await self._hit_client(self._bookings, BOOKING_KEY, client)
+        if wait is not None:
+            await self.return_client_booking(client)
+        return wait
 
     async def return_client_booking(self, client: str) -> None:
         """Gives back a booking `client_booking` took, for a booking that failed after all."""
-        for item in self._bookings:
-            key, expiry = item.key_for(BOOKING_KEY, client), item.get_expiry()
+        for item, identifier in self._client_items(self._bookings, client):
+            key, expiry = item.key_for(BOOKING_KEY, identifier), item.get_expiry()
             if await self.storage.incr(key, expiry, amount=-1) < 0:
                 # The window ended in between: the count started again below zero, which would
                 # give the next window one booking more. Back to zero.

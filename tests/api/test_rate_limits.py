@@ -165,3 +165,28 @@ async def test_giving_back_in_a_new_window_never_lends_the_next_one_a_booking(
 def test_no_booking_limit_never_counts() -> None:
     limits = LibraryLimits(LimitRules("none", "none", daily_tokens=0, bookings="none"))
     assert asyncio.run(limits.client_booking("203.0.113.10")) is None
+
+
+async def test_an_ipv6_customer_holding_a_48_gets_at_most_16_allowances(
+    booking_limits: BookingLimits,
+) -> None:
+    # One /64 each: in one /56 they share 4 allowances, across a /48 16 (a /48 holds 65,536).
+    limits = booking_limits("1/hour")
+    in_one_56 = [await limits.client_booking(f"2001:db8:5:{n:x}::/64") for n in range(8)]
+    across_the_48 = [await limits.client_booking(f"2001:db8:5:{n:x}00::/64") for n in range(1, 40)]
+    elsewhere = await limits.client_booking("2001:db8:6::/64")
+
+    assert sum(wait is None for wait in in_one_56) == 4
+    assert sum(wait is None for wait in in_one_56 + across_the_48) == 16
+    assert elsewhere is None  # another /48 is another customer
+    assert await limits.client_booking("203.0.113.11") is None  # IPv4 clients are addresses
+
+
+async def test_a_refused_ipv6_booking_gives_back_every_scope_it_took(
+    booking_limits: BookingLimits,
+) -> None:
+    limits, client = booking_limits("1/hour"), "2001:db8:7::/64"
+    assert await limits.client_booking(client) is None
+    assert await limits.client_booking(client) is not None  # refused: its /56 and /48 untouched
+    neighbours = [await limits.client_booking(f"2001:db8:7:{n}::/64") for n in range(1, 4)]
+    assert neighbours == [None, None, None]  # the /56 still had 3 of its 4
