@@ -14,10 +14,10 @@ configuration would not look like a failure. This launcher:
   than a documented API: a deliberate reliance, pinned by the scale-out tests, so an upgrade that
   renames them fails a test instead of exiting 0 again.
 
-The module imports only uvicorn at the top: uvicorn starts workers with `spawn`, and each worker
-imports this (the main) module again before it can answer the supervisor's health pings, which
-it must do within a few seconds or be killed and restarted. The settings and the application are
-imported where they are used.
+The module imports only uvicorn (and `api.worker_sockets`, which imports only uvicorn) at the top:
+uvicorn starts workers with `spawn`, and each worker imports this (the main) module again before it
+can answer the supervisor's health pings, which it must do within a few seconds or be killed and
+restarted. The settings and the application are imported where they are used.
 """
 
 from __future__ import annotations
@@ -31,6 +31,13 @@ from dataclasses import dataclass
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess
+
+from api.worker_sockets import (
+    AddressInUse,
+    PerWorkerSockets,
+    bind_worker_sockets,
+    reuse_port_spreads,
+)
 
 APP = "api.main:app"
 DEFAULT_HOST = "127.0.0.1"
@@ -72,7 +79,8 @@ class StartRefused(Exception):
 
     Attributes:
         exit_code: 1 for settings that are invalid in themselves (as `api.main` exits), 3 for
-            settings refused for this launch (several workers on storage only one may use).
+            settings refused for this launch (several workers on storage only one may use, an
+            address already served).
     """
 
     def __init__(self, message: str, exit_code: int) -> None:
@@ -126,12 +134,27 @@ def preflight(workers: int | None) -> Launch:
 
 
 def serve(config: uvicorn.Config) -> int:
-    """Runs uvicorn with `config` until it stops; returns 0, or 3 when a worker did not start."""
+    """Runs uvicorn with `config` until it stops; returns 0, or 3 when a worker did not start.
+
+    Several workers get a listening socket each where the kernel spreads connections over them
+    (`api.worker_sockets`), else uvicorn's one shared socket.
+
+    Raises:
+        StartRefused: The address is served already (several workers).
+    """
     if config.workers <= 1:
         server = uvicorn.Server(config)
         server.run()  # raises SystemExit(3) itself when the application fails to start
         return 0 if server.started else STARTUP_FAILURE
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor: Multiprocess
+    if reuse_port_spreads():
+        try:
+            sockets = bind_worker_sockets(config, config.workers)
+        except AddressInUse as error:
+            raise StartRefused(str(error), STARTUP_FAILURE) from None
+        supervisor = PerWorkerSockets(config, sockets)
+    else:
+        supervisor = Multiprocess(config, sockets=[config.bind_socket()])
     supervisor.run()
     failed = any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes)
     return STARTUP_FAILURE if failed else 0
@@ -165,7 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # local client's, which lets it pick the address its rate limit and session binding see.
         proxy_headers=False,
     )
-    code = serve(config)
+    try:
+        code = serve(config)
+    except StartRefused as error:
+        sys.stderr.write(f"Lex cannot start: {error}\n")
+        return error.exit_code
     if code != 0:
         sys.stderr.write("Lex cannot start: a worker failed to start (see the messages above)\n")
     return code

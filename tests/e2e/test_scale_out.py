@@ -11,6 +11,9 @@ test machine's scheduling delays do not eat up.
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import threading
 import time
@@ -28,11 +31,13 @@ import pytest
 from uvicorn.config import STARTUP_FAILURE
 
 from agent.repair import INTERRUPTED_TOOL_RESULT
+from api.worker_sockets import reuse_port_spreads
 from tests.support.app_server import OPERATOR
 from tests.support.engines import fresh_key_prefix, fresh_schema
 from tests.support.lex_process import SERVE_COMMAND, LexProcess, lex_env, lex_processes, spawn
 from tests.support.live_server import free_port
 from tests.support.nginx import nginx_in_front
+from tests.support.proc_sockets import ESTABLISHED, LISTEN, held, tcp_inodes, worker_pids
 from tests.support.sse import SseEvent, parse_sse
 
 LEASE_S = 1.0
@@ -442,6 +447,108 @@ def test_workers_that_fail_to_start_stop_the_service_with_a_failure_code(
     assert result.returncode == STARTUP_FAILURE, result.stderr
     assert "Connection refused" in result.stderr
     assert "Lex cannot start: a worker failed to start" in result.stderr
+
+
+@pytest.fixture
+def two_workers(
+    shared_engines: dict[str, str], tmp_path: Path
+) -> Iterator[tuple[LexProcess, list[int]]]:
+    """`python -m api.serve --workers 2` on the shared engines; yields it and its worker pids."""
+    settings = {**shared_engines, "WORKERS": "2"}
+    process = spawn("workers", tmp_path, settings, serve_args=("--workers", "2"))
+    try:
+        process.wait_healthy()
+        yield process, wait_for_workers(process, 2)
+    finally:
+        process.stop()
+
+
+def wait_for_workers(process: LexProcess, count: int, timeout_s: float = 60.0) -> list[int]:
+    """The launcher's worker pids once `count` of them listen on its port."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        pids = worker_pids(process.process.pid)
+        if len(pids) == count and all(held(pid, process.port, LISTEN) for pid in pids):
+            return pids
+        time.sleep(0.1)
+    raise AssertionError(f"not {count} workers listening:\n{process.output()}")
+
+
+@pytest.mark.skipif(not reuse_port_spreads(), reason="a socket per worker on Linux only")
+def test_each_worker_accepts_on_a_socket_of_its_own_and_both_get_connections(
+    two_workers: tuple[LexProcess, list[int]],
+) -> None:
+    process, pids = two_workers
+    listening = [held(pid, process.port, LISTEN) for pid in pids]
+    assert all(len(sockets) == 1 for sockets in listening), listening
+    assert listening[0] != listening[1]
+    # A burst of keep-alive connections, as a load balancer or a busy page opens them: with one
+    # shared socket, the worker that wakes first accepts most of them and keeps them.
+    clients = [socket.create_connection(("127.0.0.1", process.port)) for _ in range(40)]
+    try:
+        for client in clients:
+            client.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for client in clients:
+            assert client.recv(64).startswith(b"HTTP/1.1 200")
+        per_worker = [len(held(pid, process.port, ESTABLISHED)) for pid in pids]
+    finally:
+        for client in clients:
+            client.close()
+    assert sum(per_worker) == 40
+    assert min(per_worker) > 0, per_worker
+
+
+@pytest.mark.skipif(not reuse_port_spreads(), reason="a socket per worker on Linux only")
+def test_a_worker_that_dies_is_replaced_on_its_own_socket(
+    two_workers: tuple[LexProcess, list[int]],
+) -> None:
+    process, pids = two_workers
+    sockets = {pid: held(pid, process.port, LISTEN) for pid in pids}
+    os.kill(pids[0], signal.SIGKILL)  # one of this test's own workers
+    replacement = next(pid for pid in wait_for_workers(process, 2) if pid not in pids)
+    # The launcher kept the socket open: connections queued for the dead worker wait for this one.
+    assert held(replacement, process.port, LISTEN) == sockets[pids[0]]
+    assert held(pids[1], process.port, LISTEN) == sockets[pids[1]]
+    for _ in range(10):
+        assert httpx.get(f"{process.url}/health", timeout=10).status_code == 200
+
+
+@pytest.mark.skipif(not reuse_port_spreads(), reason="a socket per worker on Linux only")
+def test_a_worker_added_gets_a_new_socket_and_a_worker_removed_takes_its_socket_away(
+    two_workers: tuple[LexProcess, list[int]],
+) -> None:
+    process, pids = two_workers
+    os.kill(process.process.pid, signal.SIGTTIN)
+    three = wait_for_workers(process, 3)
+    assert len(set(three) - set(pids)) == 1
+    listening = [held(pid, process.port, LISTEN) for pid in three]
+    assert all(len(sockets) == 1 for sockets in listening)
+    assert len(set.union(*listening)) == 3
+    os.kill(process.process.pid, signal.SIGTTOU)  # removes the worker added last
+    assert set(wait_for_workers(process, 2)) == set(pids)
+    # Its socket is closed: no connection is queued where no worker accepts.
+    assert tcp_inodes(process.port, LISTEN) == set.union(
+        *(held(pid, process.port, LISTEN) for pid in pids)
+    )
+    for _ in range(10):
+        assert httpx.get(f"{process.url}/health", timeout=10).status_code == 200
+
+
+def test_workers_on_an_address_already_served_refuse_to_start(
+    shared_engines: dict[str, str], tmp_path: Path
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as other:
+        port = other.getsockname()[1]
+        result = subprocess.run(
+            [*SERVE_COMMAND, "--port", str(port), "--workers", "2"],
+            cwd=tmp_path,
+            env=lex_env({**shared_engines, "WORKERS": "2"}),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == STARTUP_FAILURE, result.stderr
+    assert f"Lex cannot start: cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
 def test_tokens_through_nginx_arrive_as_they_are_made(
