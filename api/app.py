@@ -69,7 +69,10 @@ def open_storage(
     """Returns the storage `DATABASE_URL` names: Postgres, or a SQLite file (the default)."""
     if is_postgres_url(settings.database_url):
         return open_postgres_storage(
-            settings.database_url, pool_size=settings.database_pool_size, clock=clock
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            pool_timeout_s=settings.database_pool_timeout_s,
+            clock=clock,
         )
     return open_sqlite_storage(sqlite_path(settings.database_url), clock)
 

@@ -3,8 +3,8 @@
 Such a failure says nothing is wrong with the request and that trying again shortly may work, so
 the client gets `503 service_unavailable` with `Retry-After`, the operator one warning line naming
 the store (no traceback, no request body), and nothing was started: the route failed before its
-turn began. A failure once a stream is running ends that turn with an `error` event instead
-(`api/turns/executor.py`).
+turn began. A failure once a stream is running ends that turn with a retryable
+`service_unavailable` error event instead (`api/turns/failures.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,31 @@ RETRY_AFTER_S: Final = 5
 UNAVAILABLE_MESSAGE: Final = "Lex cannot reach its storage right now. Please try again in a moment."
 
 
+STORE_ERRORS: Final = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    # Connection lost, server shutting down, pool exhausted (psycopg_pool.PoolTimeout).
+    psycopg.OperationalError,
+    sqlite3.OperationalError,
+)
+
+
+def unavailable_store(error: BaseException) -> str | None:
+    """Names the store `error` says did not answer ("Redis", "Postgres", "SQLite"), else None.
+
+    Any other SQLite error than a locked or busy file is a fault of ours, not an outage.
+    """
+    if isinstance(error, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return "Redis"
+    if isinstance(error, psycopg.OperationalError):
+        return "Postgres"
+    if isinstance(error, sqlite3.OperationalError) and (
+        "locked" in str(error) or "busy" in str(error)
+    ):
+        return "SQLite"
+    return None
+
+
 def _unavailable(store: str, error: Exception) -> JSONResponse:
     logger.warning("%s did not answer: %s", store, type(error).__name__)
     return error_response(
@@ -39,19 +64,11 @@ def _unavailable(store: str, error: Exception) -> JSONResponse:
 def install_outage_handlers(app: FastAPI) -> None:
     """Registers the 503 answers for stores that do not answer."""
 
-    async def redis_down(_: Request, error: Exception) -> JSONResponse:
-        return _unavailable("Redis", error)
+    async def store_down(_: Request, error: Exception) -> JSONResponse:
+        store = unavailable_store(error)
+        if store is None:
+            raise error  # a fault of ours: the 500 handler logs it
+        return _unavailable(store, error)
 
-    async def postgres_down(_: Request, error: Exception) -> JSONResponse:
-        return _unavailable("Postgres", error)
-
-    async def sqlite_error(_: Request, error: Exception) -> JSONResponse:
-        if "locked" in str(error) or "busy" in str(error):
-            return _unavailable("SQLite", error)
-        raise error  # any other SQLite error is a fault of ours: the 500 handler logs it
-
-    app.add_exception_handler(redis.exceptions.ConnectionError, redis_down)
-    app.add_exception_handler(redis.exceptions.TimeoutError, redis_down)
-    # Connection lost, server shutting down, pool exhausted (psycopg_pool.PoolTimeout).
-    app.add_exception_handler(psycopg.OperationalError, postgres_down)
-    app.add_exception_handler(sqlite3.OperationalError, sqlite_error)
+    for error_type in STORE_ERRORS:
+        app.add_exception_handler(error_type, store_down)

@@ -1,10 +1,15 @@
-"""How every Redis client of Lex connects: bounded waits, and a connection Redis dropped replaced.
+"""How every Redis client of Lex connects: short bounded waits, a dropped connection replaced.
 
 A restart of Redis (or a failover) closes every connection in a client's pool; without a retry each
 idle connection would fail one request on its next use, long after Redis is back. One quick retry
 on a connection error opens a fresh connection instead. While Redis is really down the request
-still fails fast, and the route answers 503 (`api/outages.py`). The timeouts bound every wait: a
-Redis that hangs must not hang the requests that use it.
+still fails fast, and the route answers 503 (`api/outages.py`).
+
+A timeout is not retried: a Redis that hangs would hang the request again for each attempt (three
+timeouts in a row before this was so), so a request waits at most one timeout. Redis answers in
+well under a millisecond; the longest wait Lex asks of it is a blocking read of at most
+`MAX_BLOCKING_READ_S` (`api/turns/coordination/redis.py`), so the timeout leaves one second
+beyond that for the reply and no more.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from typing import Any, Final
 
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-SOCKET_TIMEOUT_S: Final = 5.0
-"""redis-py's read and connect timeout; every blocking read asks for less."""
+MAX_BLOCKING_READ_S: Final = 1.0
+"""The longest blocking read (XREAD BLOCK, pub/sub) Lex makes; the socket timeout exceeds it."""
+SOCKET_TIMEOUT_S: Final = MAX_BLOCKING_READ_S + 1.0
+"""redis-py's read and connect timeout: the most one request waits for a Redis that hangs."""
 RETRIES: Final = 2
 
 
@@ -25,5 +33,9 @@ def redis_options() -> dict[str, Any]:
         "socket_timeout": SOCKET_TIMEOUT_S,
         "socket_connect_timeout": SOCKET_TIMEOUT_S,
         "health_check_interval": 30,
-        "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), RETRIES),
+        "retry": Retry(
+            ExponentialBackoff(cap=0.2, base=0.02),
+            RETRIES,
+            supported_errors=(RedisConnectionError,),
+        ),
     }

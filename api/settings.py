@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(
         default=10, ge=1, description="Most Postgres connections one process holds."
     )
+    database_pool_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long a request waits for a Postgres connection before it fails (503, "
+        "or a retryable error in a running turn): the database is down or every connection busy.",
+    )
     redis_url: str | None = Field(
         default=None,
         description="redis://host:6379/0: running turns shared by every process (required with "

@@ -1,10 +1,12 @@
 """Runs one turn of a session through the graph, publishing its events; `end` is always last.
 
 Whatever happens, nothing the customer said or saw is lost and the session stays usable:
-- a failure (Groq down, rate-limited, a bug, the turn deadline) ends with a short polite `chunk`,
-  an `error` event and `end`;
+- a failure (Groq down, rate-limited, the database down, a bug, the turn deadline) ends with a
+  short polite `chunk`, an `error` event and `end`;
 - a failure or cancellation repairs the saved history: the customer's message is kept, tool calls
-  left without a result get an error result, and the answer text already shown is saved;
+  left without a result get an error result, and the answer text already shown is saved. With
+  the database down the repair fails too, after one wait for a connection (the pool's timeout),
+  with one warning line: the next turn's model input is checked anyway (`agent/repair.py`);
 - one summary line per turn is logged at INFO and the turn is measured (`api.telemetry.turns`),
   never with the customer's text.
 """
@@ -27,6 +29,7 @@ from agent.context import Context
 from agent.graph import CALL_MODEL
 from agent.messages import stamped
 from agent.repair import close_dangling_tool_calls
+from api.outages import unavailable_store
 from api.sessions.transcript import TURN_OUTCOME_KEY
 from api.stream.events import TextChunk, TurnEnd, TurnError, TurnStatus
 from api.telemetry.turns import TurnTelemetry
@@ -220,7 +223,8 @@ class TurnExecutor:
                     "retryable": failure.retryable,
                 },
             }
-            await finish_despite_cancellation(self._repair(head, human, translator, shown, outcome))
+            repair = self._repair(head, human, translator, shown, outcome, observer.session)
+            await finish_despite_cancellation(repair)
         latency_ms = observer.finish(status, failure, translator.tools_called, request.query)
         details: dict[str, Any] = {
             "run_id": run.run_id,
@@ -273,10 +277,12 @@ class TurnExecutor:
         translator: TurnTranslator,
         closing_text: str,
         outcome: dict[str, Any],
+        session: str,
     ) -> None:
         """Saves what the customer said and saw, and closes dangling tool calls.
 
         The closing message records how the turn ended, so a replay ends it the same way.
+        `session` (hashed) names the session in the log.
         """
         try:
             snapshot = await self.graph.aget_state(config)
@@ -297,5 +303,14 @@ class TurnExecutor:
                 additions.append(stamped(closing, self.clock()))
             if additions:
                 await self.graph.aupdate_state(config, {"messages": additions}, as_node=CALL_MODEL)
-        except Exception:
-            logger.exception("could not repair the history of thread %s", config)
+        except Exception as error:
+            store = unavailable_store(error)
+            if store is None:
+                logger.exception("could not repair the history of thread %s", config)
+            else:  # an outage, already logged as the turn's failure: no traceback
+                logger.warning(
+                    "could not repair the history: session=%s %s did not answer (%s)",
+                    session,
+                    store,
+                    type(error).__name__,
+                )

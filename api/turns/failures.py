@@ -2,8 +2,9 @@
 
 The groq SDK raises `APIStatusError` subclasses for HTTP errors (the code is in
 `body["error"]["code"]`) but a plain `APIError` for an error event inside a 200 stream (the code
-is in `body["code"]`); a connection cut mid-stream escapes as a raw `httpx` error. Everything is
-mapped here to one `ModelFailure`.
+is in `body["code"]`); a connection cut mid-stream escapes as a raw `httpx` error. A store that
+stops answering mid-turn (Postgres, Redis, a locked SQLite file) is an outage to retry, not a bug.
+Everything is mapped here to one `ModelFailure`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import groq
 import httpx
 
 from agent.model_call import AnswerInterrupted
+from api.outages import unavailable_store
 
 TOOL_USE_FAILED = "tool_use_failed"
 MODEL_DECOMMISSIONED = "model_decommissioned"
@@ -27,6 +29,8 @@ UNAVAILABLE_MESSAGE = "I could not reach my language service just now."
 CONFIG_MESSAGE = "I'm not able to answer right now because of a problem on our side."
 GENERIC_MESSAGE = "Something went wrong on my side and I could not finish that answer."
 TIMEOUT_MESSAGE = "That took longer than it should have, so I stopped."
+STORE_MESSAGE = "I lost touch with my records just now and could not finish that answer."
+SERVICE_UNAVAILABLE = "service_unavailable"
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ def classify(error: BaseException) -> ModelFailure:
     """Maps an exception raised during a turn to what the client, retries and operator need."""
     if isinstance(error, AnswerInterrupted) and error.__cause__ is not None:
         return classify(error.__cause__)
+    if unavailable_store(error) is not None:
+        return ModelFailure(SERVICE_UNAVAILABLE, STORE_MESSAGE, retryable=True)
     code = groq_error_code(error)
     if isinstance(error, TimeoutError):
         return ModelFailure("turn_timeout", TIMEOUT_MESSAGE, retryable=True)

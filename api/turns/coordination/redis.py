@@ -34,7 +34,7 @@ from typing import Any, Final
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api.redis_connections import redis_options
+from api.redis_connections import MAX_BLOCKING_READ_S, redis_options
 from api.stream.events import TextChunk, TurnEnd, TurnError, TurnEvent
 from api.telemetry.logs import session_hash
 from api.turns.coordination.base import (
@@ -50,7 +50,7 @@ from api.turns.coordination.local import FINISHED_RUNS_KEPT, TurnRun, finish_or_
 
 logger = logging.getLogger(__name__)
 
-MAX_BLOCK_MS: Final = 1000
+MAX_BLOCK_MS: Final = round(MAX_BLOCKING_READ_S * 1000)
 QUEUE_POLL_S: Final = 0.05
 STREAM_MAX_EVENTS: Final = 20_000
 """Cap of one turn's stream: far above a real turn, it bounds a runaway one."""

@@ -1,14 +1,16 @@
-"""The connection pool: a connection that may have gone stale is checked, a busy one is not."""
+"""The connection pool: a stale connection is checked, a busy one is not; outages stay short."""
 
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
 
 import psycopg
 import pytest
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from checkpoints.postgres.pool import Connection, Pool, open_pool, ping
+from tests.support.tcp_forwarder import tcp_forwarder
 
 
 async def backend_pid(pool: Pool) -> int:
@@ -49,3 +51,71 @@ async def test_a_connection_used_moments_ago_is_handed_out_without_a_round_trip(
         for _ in range(5):
             await ping(pool)
     assert len(checked) == 1  # its first hand-out only
+
+
+async def hold_connections(pool: Pool, count: int) -> None:
+    """Makes the pool open `count` connections, by holding them all at once."""
+    async with AsyncExitStack() as stack:
+        for _ in range(count):
+            await stack.enter_async_context(pool.connection())
+
+
+async def test_after_a_database_restart_the_first_caller_gets_a_working_connection(
+    postgres_url: str,
+) -> None:
+    with tcp_forwarder(postgres_url) as database:
+        async with open_pool(
+            database.url(postgres_url), max_size=4, timeout_s=5, check_after_idle_s=0.05
+        ) as pool:
+            await hold_connections(pool, 4)
+            database.drop()  # a restart: every connection closed, nothing asked meanwhile
+            database.forward()
+            await asyncio.sleep(0.2)
+            # Four stale connections, checked one after the other with psycopg_pool's pauses
+            # between failed checks (1, 2, 4 s), would outlast the 5 s: all are checked at once.
+            await ping(pool)
+
+
+async def test_while_the_database_is_down_a_caller_waits_the_timeout_then_gets_an_error(
+    postgres_url: str,
+) -> None:
+    with tcp_forwarder(postgres_url) as database:
+        async with open_pool(database.url(postgres_url), timeout_s=1, check_after_idle_s=0) as pool:
+            await ping(pool)
+            database.drop()
+            with pytest.raises(PoolTimeout, match=r"after 1\.00 sec"):  # not psycopg_pool's 30
+                await ping(pool)
+
+
+async def test_the_first_caller_after_a_long_outage_gets_a_connection(
+    postgres_url: str,
+) -> None:
+    with tcp_forwarder(postgres_url) as database:
+        async with open_pool(database.url(postgres_url), timeout_s=1) as pool:
+            await ping(pool)
+            database.drop()
+            for _ in range(2):
+                with pytest.raises(psycopg.OperationalError):
+                    await ping(pool)
+            await asyncio.sleep(2.5)
+            database.forward()
+            # psycopg_pool's own attempts (at 0, 1, 3, 7 s... of the outage) would leave this
+            # caller waiting for the next one; the pool's attempts have given up, so its request
+            # starts one at once.
+            await ping(pool)
+
+
+async def test_the_start_waits_for_a_database_that_comes_up_late(postgres_url: str) -> None:
+    with tcp_forwarder(postgres_url) as database:
+        database.drop()
+        asyncio.get_running_loop().call_later(2.5, database.forward)
+        async with open_pool(database.url(postgres_url), timeout_s=1, open_timeout_s=20) as pool:
+            await ping(pool)
+
+
+async def test_the_start_gives_up_on_a_database_that_never_answers(postgres_url: str) -> None:
+    with tcp_forwarder(postgres_url) as database:
+        database.drop()
+        with pytest.raises(PoolTimeout):
+            async with open_pool(database.url(postgres_url), timeout_s=1, open_timeout_s=2):
+                pass
