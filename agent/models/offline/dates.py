@@ -4,6 +4,7 @@ Relative days resolve against the given today (the dealership's local day); no c
 The rules, one each, so nobody has to guess:
 - A weekday, "this <weekday>" and "next <weekday>" all mean the first such day after today (never
   today itself): on a Tuesday, "next Friday" is in three days and "Tuesday" is in seven.
+- "<weekday> after next" is a week after that: on a Tuesday, "the Friday after next" is in ten days.
 - An ordinal alone ("the 3rd") is the next day with that number, today included.
 - A weekday with an ordinal ("Wednesday the 9th") is the next 9th that falls on a Wednesday
   within a year (the next 9th if none does); the number wins over the weekday.
@@ -70,6 +71,7 @@ _WEEKDAY_ORDINAL_RE = re.compile(
     rf"\b(?:(?:next|this|on)\s+)?({_WEEKDAY}|mon|tue|wed|thu|fri|sat|sun),?\s+(?:the\s+)?"
     rf"{_ORDINAL}\b"
 )
+_AFTER_NEXT_RE = re.compile(rf"\b(?:the\s+)?({_WEEKDAY})\s+after\s+next\b")
 _WEEKEND_RE = re.compile(r"\b(?:this|the|next|on the|over the)\s+weekend\b|\bweekend\b")
 _THIS_PART_RE = re.compile(r"\bthis\s+(?:morning|afternoon|evening)\b")
 _IN_A_WEEK_RE = re.compile(r"\bin\s+a\s+week\b|\ba\s+week\s+from\s+(?:today|now)\b")
@@ -132,6 +134,9 @@ def _relative_dates(text: str, today: date | None) -> list[_Candidate]:
     for match in _WEEKDAY_RE.finditer(text):
         target = WEEKDAYS.index(match.group(1))
         candidates.append((match.start(), match.end(), _next_weekday(today, target)))
+    for match in _AFTER_NEXT_RE.finditer(text):
+        target = WEEKDAYS.index(match.group(1))
+        candidates.append((match.start(), match.end(), _shift(_next_weekday(today, target), 7)))
     for match in _SHORT_WEEKDAY_RE.finditer(text):
         target = _SHORT_WEEKDAYS[match.group(1)]
         candidates.append((match.start(), match.end(), _next_weekday(today, target)))

@@ -242,6 +242,7 @@ BATTERY: list[Conversation] = [
         ),
         T("any openings at the chicago dealership this afternoon?", checks("chicago", day(0))),
         T("slots in denver next friday", checks("denver", weekday("friday"))),
+        T("what's free in miami the tuesday after next", checks("miami", weekday("tuesday", 1))),
         T("free times at miami the day after tomorrow", checks("miami", day(2))),
         T("availability at dallas in 3 days", checks("dallas", day(3))),
         T("any free slots in seattle this weekend", checks("seattle", weekday("saturday"))),
