@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from api.chat_models import OFFLINE_PROVIDER, ChatModelChoice
 from api.deps import OperatorFlagDep, ServicesDep
+from api.outages import RETRY_AFTER_S
 from api.schemas.query import HealthResponse, ModelInfo, ModelResolutionInfo
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,9 @@ async def health(services: ServicesDep, operator: OperatorFlagDep) -> JSONRespon
     )
     public = {"status": status, "offline": offline}
     shown = body.model_dump() if operator else public
-    return JSONResponse(shown, status_code=200 if healthy else 503)
+    if healthy:
+        return JSONResponse(shown)
+    return JSONResponse(shown, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 async def probe(part: str, ping: Callable[[], Awaitable[object]]) -> str:

@@ -143,10 +143,13 @@ def test_redis_going_away_gives_503_with_retry_after_and_the_service_recovers(
         assert completed(ask(base_url))
         redis_port.drop()
         down = ask(base_url, "premium_client-2")
+        health = httpx.get(f"{base_url}/health", timeout=30)
         redis_port.forward()
         back = ask(base_url, "premium_client-3")
 
     assert_unavailable(down)
+    assert health.status_code == 503 and int(health.headers["Retry-After"]) > 0
+    assert health.json() == {"status": "unhealthy", "offline": True}  # nothing more to strangers
     assert completed(back)
 
 
