@@ -505,7 +505,14 @@ def test_a_worker_that_dies_is_replaced_on_its_own_socket(
     process, pids = two_workers
     sockets = {pid: held(pid, process.port, LISTEN) for pid in pids}
     os.kill(pids[0], signal.SIGKILL)  # one of this test's own workers
-    replacement = next(pid for pid in wait_for_workers(process, 2) if pid not in pids)
+    # Until the kernel has torn the killed worker down, the old two still look like two workers.
+    deadline = time.monotonic() + 60
+    while not (new := [pid for pid in wait_for_workers(process, 2) if pid not in pids]):
+        assert time.monotonic() < deadline, (
+            f"no worker replaced the killed one:\n{process.output()}"
+        )
+        time.sleep(0.1)
+    replacement = new[0]
     # The launcher kept the socket open: connections queued for the dead worker wait for this one.
     assert held(replacement, process.port, LISTEN) == sockets[pids[0]]
     assert held(pids[1], process.port, LISTEN) == sockets[pids[1]]
