@@ -53,9 +53,6 @@ DEFAULT_MAX_ENTRIES = 512
 DEFAULT_MAX_WALK = 64
 """Most ancestors read to reach a remembered one; a turn adds 2 to 10, so this spans a few turns
 run elsewhere. Beyond it, the wrapped saver's own walk is used."""
-READS_HANDED_ON = 64
-"""Checkpoints just read by `aget_tuple` whose parent a history read may take instead of reading
-the checkpoint again: one per session starting a turn at about the same time."""
 
 _Key = tuple[str, str, str]
 
@@ -102,8 +99,6 @@ class HeadCachingSaver(BaseCheckpointSaver[Any]):
         self.max_entries = max_entries
         self.max_walk = max_walk
         self._values: OrderedDict[_Key, dict[str, Any]] = OrderedDict()
-        self._parents: OrderedDict[_Key, RunnableConfig | None] = OrderedDict()
-        """Parents of the checkpoints `aget_tuple` just read, each taken by the next rebuild."""
         self.hits = 0
         """Reads answered from a remembered checkpoint (itself or an ancestor)."""
         self.misses = 0
@@ -140,23 +135,11 @@ class HeadCachingSaver(BaseCheckpointSaver[Any]):
     async def _rebuild(
         self, config: RunnableConfig, target: _Key, channels: Sequence[str]
     ) -> dict[str, Any]:
-        """Reads the path back to a remembered ancestor, a snapshot or the root, and replays it.
-
-        LangGraph reads the head (`aget_tuple`) just before it asks for the head's history, so
-        the walk starts from the parent that read saw instead of reading the head again. Only the
-        parent is taken from it, and a checkpoint's parent changes only when folding re-attaches
-        a turn's end and deletes the old parent; a walk from a deleted parent finds nothing and
-        falls back to the full walk, so a stale parent costs time, never a wrong value.
-        """
-        if target in self._parents:
-            found_here = True
-            cursor = self._parents.pop(target)
-        else:
-            found = await self.inner.aget_tuple(config)
-            found_here = found is not None
-            cursor = found.parent_config if found is not None else None
+        """Reads the path back to a remembered ancestor, a snapshot or the root, and replays it."""
+        found = await self.inner.aget_tuple(config)
         path: list[CheckpointTuple] = []
         base: dict[str, Any] | None = None
+        cursor = found.parent_config if found is not None else None
         while cursor is not None and len(path) < self.max_walk:
             ancestor = await self.inner.aget_tuple(cursor)
             if ancestor is None:
@@ -177,7 +160,7 @@ class HeadCachingSaver(BaseCheckpointSaver[Any]):
                 break
             cursor = ancestor.parent_config
         else:
-            if found_here and cursor is None:
+            if found is not None and cursor is None:
                 base = {}  # reached the root: every channel starts empty
         if base is None:
             self.misses += 1
@@ -316,15 +299,8 @@ class HeadCachingSaver(BaseCheckpointSaver[Any]):
         return self.inner.get_delta_channel_history(config=config, channels=channels)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        """Reads one checkpoint (wrapped saver), noting its parent for the history read."""
-        found = await self.inner.aget_tuple(config)
-        key = _key(found.config) if found is not None else None
-        if key is not None and found is not None:
-            self._parents[key] = found.parent_config
-            self._parents.move_to_end(key)
-            while len(self._parents) > READS_HANDED_ON:
-                self._parents.popitem(last=False)
-        return found
+        """Reads one checkpoint (wrapped saver)."""
+        return await self.inner.aget_tuple(config)
 
     async def alist(
         self,
@@ -372,5 +348,3 @@ class HeadCachingSaver(BaseCheckpointSaver[Any]):
         await self.inner.adelete_thread(thread_id)
         for key in [key for key in self._values if key[0] == thread_id]:
             del self._values[key]
-        for key in [key for key in self._parents if key[0] == thread_id]:
-            del self._parents[key]

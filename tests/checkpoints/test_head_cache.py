@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.graph.state import CompiledStateGraph
 
 from agent.graph import compile_graph
@@ -149,42 +145,3 @@ async def test_a_listing_is_rebuilt_from_parents_and_reads_the_same(tmp_path: Pa
             assert ids(seen.values["messages"]) == ids(snapshot.values["messages"])
         assert cold.misses == 1
         await assert_same_everywhere(reading, writing)
-
-
-async def test_a_history_read_after_reading_the_head_does_not_read_the_head_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    database = tmp_path / "lex.sqlite"
-    async with AsyncExitStack() as stack:
-        writer = await stack.enter_async_context(open_checkpointer(database))
-        reader = await stack.enter_async_context(open_checkpointer(database))
-        writing = build(writer)
-        for query in QUERIES[:2]:
-            await turn(writing, query)
-        reads: list[RunnableConfig] = []
-        read = reader.aget_tuple
-
-        async def counted(config: RunnableConfig) -> CheckpointTuple | None:
-            reads.append(config)
-            return await read(config)
-
-        monkeypatch.setattr(reader, "aget_tuple", counted)
-        expected = await writing.aget_state(thread_config(THREAD))
-        channels = list(DELTA_CHANNELS)
-
-        def messages(history: Mapping[str, Any]) -> list[tuple[str | None, str]]:
-            return ids(history["messages"]["seed"])
-
-        cold = HeadCachingSaver(reader, DELTA_CHANNELS)
-        head = await cold.aget_tuple(thread_config(THREAD))
-        assert head is not None
-        before = len(reads)
-        history = await cold.aget_delta_channel_history(config=head.config, channels=channels)
-        walked_after_a_read = len(reads) - before
-        assert messages(history) == ids(expected.values["messages"])
-
-        other = HeadCachingSaver(reader, DELTA_CHANNELS)
-        before = len(reads)
-        history = await other.aget_delta_channel_history(config=head.config, channels=channels)
-        assert messages(history) == ids(expected.values["messages"])
-        assert walked_after_a_read == len(reads) - before - 1  # the head itself, not read again
