@@ -17,6 +17,7 @@ import psycopg
 import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 
 from api.errors import error_response
 
@@ -40,15 +41,37 @@ def unavailable_store(error: BaseException) -> str | None:
 
     Any other SQLite error than a locked or busy file is a fault of ours, not an outage.
     """
+    if isinstance(
+        error, redis.exceptions.AuthenticationError | redis.exceptions.AuthorizationError
+    ):
+        return None  # a wrong password or ACL: a fault of the configuration, retrying cannot help
     if isinstance(error, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
         return "Redis"
-    if isinstance(error, psycopg.OperationalError):
+    if isinstance(error, psycopg.OperationalError) and postgres_unreachable(error):
         return "Postgres"
     if isinstance(error, sqlite3.OperationalError) and (
         "locked" in str(error) or "busy" in str(error)
     ):
         return "SQLite"
     return None
+
+
+POSTGRES_OUTAGE_STATES: Final = frozenset({"53300", "57P01", "57P02", "57P03"})
+"""SQLSTATEs of a server that is full (too many connections) or shutting down or starting."""
+
+
+def postgres_unreachable(error: psycopg.OperationalError) -> bool:
+    """Whether a psycopg OperationalError says the database did not answer.
+
+    psycopg files ninety error classes under OperationalError, most of them faults of a query
+    (a statement too complex, a limit exceeded, a cancelled statement) that would fail again: only
+    a pool that gave no connection, a connection lost on our side (no SQLSTATE), a connection
+    exception (class 08) or a server shutting down, starting or full is an outage.
+    """
+    if isinstance(error, PoolTimeout):
+        return True
+    state = error.sqlstate
+    return state is None or state.startswith("08") or state in POSTGRES_OUTAGE_STATES
 
 
 def _unavailable(store: str, error: Exception) -> JSONResponse:

@@ -182,6 +182,11 @@ def test_a_redis_that_hangs_holds_a_request_for_one_timeout_not_three(
         (redis.exceptions.ConnectionError("Connection refused"), 503),
         (sqlite3.OperationalError("database is locked"), 503),
         (sqlite3.OperationalError("no such table: sessions"), 500),
+        (psycopg.errors.AdminShutdown("terminating connection due to administrator command"), 503),
+        (psycopg.errors.TooManyConnections("sorry, too many clients already"), 503),
+        (psycopg.errors.ProgramLimitExceeded("index row size exceeds maximum"), 500),
+        (psycopg.errors.QueryCanceled("canceling statement due to statement timeout"), 500),
+        (redis.exceptions.AuthenticationError("invalid username-password pair"), 500),
     ],
 )
 def test_each_store_outage_is_a_503_and_a_fault_of_ours_stays_a_500(
