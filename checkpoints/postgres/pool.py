@@ -45,6 +45,15 @@ DEFAULT_TIMEOUT_S: Final = 5.0
 """How long a request waits for a connection before it fails (DATABASE_POOL_TIMEOUT_S)."""
 OPEN_TIMEOUT_S: Final = 30.0
 """How long the start waits for the database (it may still be starting beside Lex)."""
+TCP_KEEPALIVES: Final = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
+"""libpq's TCP settings: a dead peer is noticed within about a minute, idle or mid-query (the URL's
+own values win)."""
 CHECK_AFTER_IDLE_S: Final = 1.0
 """A connection handed out again within this long of its last hand-out is not checked."""
 
@@ -144,8 +153,12 @@ async def open_pool(
             `open_timeout_s`.
     """
     kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
-    if "connect_timeout" not in conninfo_to_dict(database_url):
+    given = conninfo_to_dict(database_url)
+    if "connect_timeout" not in given:
         kwargs["connect_timeout"] = max(1, round(timeout_s))  # libpq takes whole seconds
+    # A connection the network dropped silently (a failover, a NAT that forgot it) would hang a
+    # query, or the sweep holding every idle connection, until the kernel gave up (~15 min).
+    kwargs.update({name: value for name, value in TCP_KEEPALIVES.items() if name not in given})
     idle_check = IdleCheck(check_after_idle_s)
     pool: Pool = AsyncConnectionPool(
         database_url,

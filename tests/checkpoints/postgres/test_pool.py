@@ -119,3 +119,23 @@ async def test_the_start_gives_up_on_a_database_that_never_answers(postgres_url:
         with pytest.raises(PoolTimeout):
             async with open_pool(database.url(postgres_url), timeout_s=1, open_timeout_s=2):
                 pass
+
+
+async def test_connections_notice_a_silently_dropped_peer_within_a_minute(
+    postgres_url: str,
+) -> None:
+    # Without TCP keepalives a connection the network dropped would hang a query for ~15 minutes.
+    async with open_pool(postgres_url, max_size=1) as pool, pool.connection() as conn:
+        parameters = conn.info.get_parameters()
+    assert parameters["keepalives"] == "1"
+    assert int(parameters["keepalives_idle"]) + 3 * int(parameters["keepalives_interval"]) <= 60
+    assert int(parameters["tcp_user_timeout"]) <= 60_000
+
+
+async def test_the_urls_own_tcp_settings_win(postgres_url: str) -> None:
+    separator = "&" if "?" in postgres_url else "?"
+    async with (
+        open_pool(f"{postgres_url}{separator}keepalives_idle=7", max_size=1) as pool,
+        pool.connection() as conn,
+    ):
+        assert conn.info.get_parameters()["keepalives_idle"] == "7"
