@@ -96,7 +96,13 @@ class TcpForwarder:
                 continue
             link = _Link(client, server, self)
             with self._lock:
-                self._links.add(link)
+                # A drop() while this connection was being made must close it too.
+                dropped = self._mode == "drop"
+                if not dropped:
+                    self._links.add(link)
+            if dropped:
+                link.close()
+                continue
             threading.Thread(target=link.pump, daemon=True, name="tcp-forwarder-link").start()
 
     def _forget(self, link: _Link) -> None:
