@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import httpx
 import psycopg
@@ -27,7 +29,7 @@ from api.turns.failures import STORE_MESSAGE
 from checkpoints.postgres.pool import CHECK_AFTER_IDLE_S
 from tests.support.app_server import ServerFactory
 from tests.support.sse import parse_like_frontend
-from tests.support.tcp_forwarder import tcp_forwarder
+from tests.support.tcp_forwarder import TcpForwarder, tcp_forwarder
 
 TURN = {"query": "What is the weather in Miami?", "session_id": "premium_client-1"}
 OLD_WAIT_S = 15.0
@@ -46,6 +48,20 @@ def timed_ask(base_url: str, session_id: str) -> tuple[httpx.Response, float]:
 
 def completed(response: httpx.Response) -> bool:
     return response.status_code == 200 and response.text.rstrip().endswith("event: end\ndata:")
+
+
+@contextmanager
+def lex_behind_forwarded_redis(
+    lex_server: ServerFactory, redis_server_url: str, redis_prefix: str
+) -> Iterator[tuple[TcpForwarder, str]]:
+    """A Lex server whose Redis is reached through a forwarder the test can drop or hold."""
+    with (
+        tcp_forwarder(redis_server_url) as redis_port,
+        lex_server(
+            redis_url=redis_port.url(redis_server_url), redis_key_prefix=redis_prefix
+        ) as base_url,
+    ):
+        yield redis_port, base_url
 
 
 def assert_unavailable(response: httpx.Response) -> None:
@@ -134,11 +150,9 @@ def test_postgres_going_away_mid_turn_ends_the_stream_with_a_retryable_error_soo
 def test_redis_going_away_gives_503_with_retry_after_and_the_service_recovers(
     lex_server: ServerFactory, redis_server_url: str, redis_prefix: str
 ) -> None:
-    with (
-        tcp_forwarder(redis_server_url) as redis_port,
-        lex_server(
-            redis_url=redis_port.url(redis_server_url), redis_key_prefix=redis_prefix
-        ) as base_url,
+    with lex_behind_forwarded_redis(lex_server, redis_server_url, redis_prefix) as (
+        redis_port,
+        base_url,
     ):
         assert completed(ask(base_url))
         redis_port.drop()
@@ -156,11 +170,9 @@ def test_redis_going_away_gives_503_with_retry_after_and_the_service_recovers(
 def test_a_redis_that_hangs_holds_a_request_for_one_timeout_not_three(
     lex_server: ServerFactory, redis_server_url: str, redis_prefix: str
 ) -> None:
-    with (
-        tcp_forwarder(redis_server_url) as redis_port,
-        lex_server(
-            redis_url=redis_port.url(redis_server_url), redis_key_prefix=redis_prefix
-        ) as base_url,
+    with lex_behind_forwarded_redis(lex_server, redis_server_url, redis_prefix) as (
+        redis_port,
+        base_url,
     ):
         assert completed(ask(base_url))
         redis_port.hold()
