@@ -59,18 +59,20 @@ def long_session_table(marks: Sequence[dict[str, Any]]) -> str:
         "Lex end p50",
         "floor (same request)",
         "Lex own",
+        "own, new session alongside",
         "beyond transcript B/turn",
         "db MiB",
         "transcript MiB",
         "db/transcript",
     ]
-    widths = [5, 11, 20, 7, 24, 7, 14, 13]
+    widths = [5, 11, 20, 7, 26, 24, 7, 14, 13]
     rows = [
         [
             m["turn"],
             m["end_p50_ms"],
             m["floor_end_p50_ms"],
             m.get("own_p50_ms"),
+            m.get("reference_own_p50_ms"),
             m.get("beyond_transcript_per_turn"),
             round(m["database_bytes"] / MIB, 2),
             round(m["transcript_bytes"] / MIB, 3),
@@ -158,6 +160,15 @@ def target_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
                 check(
                     f"Lex's own cost, turn {last['turn']} / turn {first['turn']} (<= 1.2x)",
                     last["own_p50_ms"] / first["own_p50_ms"],
+                    1.2,
+                )
+            )
+        if last.get("own_p50_ms") and last.get("reference_own_p50_ms"):
+            checks.append(
+                check(
+                    f"Lex's own cost, turn {last['turn']} / turns 1-{first['turn']} of a new "
+                    "session alongside (<= 1.2x)",
+                    last["own_p50_ms"] / last["reference_own_p50_ms"],
                     1.2,
                 )
             )

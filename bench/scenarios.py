@@ -12,7 +12,7 @@ import contextlib
 import logging
 import statistics
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,9 @@ class LongSessionMark:
         floor_end_p50_ms: Median time of the same turns' model requests, sent again as Lex sent
             them (same prompt, trimmed history and tools) with the Groq SDK alone.
         own_p50_ms: Median of each of those turns' time minus its own floor: Lex's own cost.
+        reference_own_p50_ms: Lex's own cost over the first ten turns of a new session, each sent
+            right after one of this window's turns (the turns of the first mark, measured at the
+            same moment as this mark); None at the first mark, which is those turns.
         database_bytes: Bytes the database file uses (tables, indexes, free space in pages).
         payload_bytes: Bytes of the checkpoint and write blobs alone.
         transcript_bytes: Bytes of the conversation serialized once.
@@ -167,6 +170,7 @@ class LongSessionMark:
     first_chunk_p50_ms: float | None
     floor_end_p50_ms: float | None
     own_p50_ms: float | None
+    reference_own_p50_ms: float | None
     database_bytes: int
     payload_bytes: int
     transcript_bytes: int
@@ -202,6 +206,22 @@ async def replayed_floor(replay: RequestReplay, body: dict[str, Any]) -> float:
     return min([await replay.seconds(body) for _ in range(FLOOR_REPLAYS)])
 
 
+async def own_costs(
+    replay: RequestReplay, turns: Sequence[tuple[TurnTiming, dict[str, Any]]]
+) -> list[tuple[float, float]]:
+    """Each turn's own cost and floor, in seconds: its time to end minus its request replayed."""
+    costs: list[tuple[float, float]] = []
+    for timing, body in turns:
+        floor = await replayed_floor(replay, body)
+        costs.append((timing.end_s - floor, floor))
+    return costs
+
+
+def median_ms(seconds: Sequence[float]) -> float | None:
+    """The median in milliseconds, None when there is nothing to take it of."""
+    return milliseconds(statistics.median(seconds)) if seconds else None
+
+
 async def listing_times(lex: LexClient, session_id: str) -> ListingTimes:
     """Times the checkpoint list and the transcript of one session."""
     base = lex.url.removesuffix("/query")
@@ -233,28 +253,44 @@ async def long_session(
     turns: int,
     marks: tuple[int, ...],
 ) -> tuple[list[LongSessionMark], list[TurnTiming], ListingTimes]:
-    """One session of `turns` turns (every fourth a tool turn), measured at each mark."""
+    """One session of `turns` turns (every fourth a tool turn), measured at each mark.
+
+    The machine's speed drifts over a run (the same loop of pure Python took 62 to 106 ms within
+    half a minute on a 2-core virtual machine), so comparing a late mark with the first one compares
+    two moments as much as two session lengths. Each window after the first is therefore run
+    alongside a new session: one of its turns after each of the window's, the same turn kinds as
+    the first mark's, giving the cost of a short session at the same moment.
+    """
     session = "long"
     session_id = f"{lex.prefix}-{session}"
     timings: list[TurnTiming] = []
     found: list[LongSessionMark] = []
     request_file = work_dir / "last-request.json"
     window: list[tuple[TurnTiming, dict[str, Any]]] = []
+    reference: list[tuple[TurnTiming, dict[str, Any]]] = []
+    reference_turns = 0
     for n in range(turns):
         kind = every_fourth_tool(n)
-        in_window = any(0 <= mark - (n + 1) < LONG_SESSION_WINDOW for mark in marks)
-        if in_window and not window:
+        mark = next((m for m in marks if 0 <= m - (n + 1) < LONG_SESSION_WINDOW), None)
+        if mark is not None and not window:
             standin.forget_requests()
         timing = await lex.turn(session, kind)
         timings.append(timing)
-        if in_window and kind == "plain" and timing.error is None:
+        if mark is not None and kind == "plain" and timing.error is None:
             window.append((timing, standin.last_request(request_file)))
+        if mark is not None and mark != marks[0]:
+            reference_kind = every_fourth_tool(reference_turns)
+            reference_turns += 1
+            alongside = await lex.turn(f"{session}-alongside-{mark}", reference_kind)
+            if reference_kind == "plain" and alongside.error is None:
+                reference.append((alongside, standin.last_request(request_file)))
         if n + 1 not in marks:
             continue
-        floors = [await replayed_floor(replay, body) for _, body in window]
-        owns = [t.end_s - f for (t, _), f in zip(window, floors, strict=True)]
+        own = await own_costs(replay, window)
+        reference_own = await own_costs(replay, reference)
         summary = latency_summary([t for t, _ in window])
-        window = []
+        floors = [f for _, f in own]
+        window, reference, reference_turns = [], [], 0
         transcript = await read_transcript(database, session_id)
         found.append(
             LongSessionMark(
@@ -262,7 +298,8 @@ async def long_session(
                 end_p50_ms=summary["end_p50_ms"],
                 first_chunk_p50_ms=summary["first_chunk_p50_ms"],
                 floor_end_p50_ms=milliseconds(statistics.median(floors)) if floors else None,
-                own_p50_ms=milliseconds(statistics.median(owns)) if owns else None,
+                own_p50_ms=median_ms([o for o, _ in own]),
+                reference_own_p50_ms=median_ms([o for o, _ in reference_own]),
                 database_bytes=database_bytes(database),
                 payload_bytes=checkpoint_payload_bytes(database),
                 transcript_bytes=transcript.serialized_bytes,

@@ -87,7 +87,12 @@ def test_targets_are_checked_against_their_limits() -> None:
             "turns": 1000,
             "marks": [
                 {"turn": 10, "own_p50_ms": 8.0, "beyond_transcript_per_turn": 900},
-                {"turn": 1000, "own_p50_ms": 12.0, "beyond_transcript_per_turn": 1100},
+                {
+                    "turn": 1000,
+                    "own_p50_ms": 12.0,
+                    "reference_own_p50_ms": 10.0,
+                    "beyond_transcript_per_turn": 1100,
+                },
             ],
             "listing_ms": {"checkpoints_ms": 12.5, "transcript_ms": 60.0},
         },
@@ -99,13 +104,17 @@ def test_targets_are_checked_against_their_limits() -> None:
     }
     checks = {c["name"]: c for c in report.target_checks(results)}
     storage = next(c for name, c in checks.items() if name.startswith("bytes per turn"))
-    flat = next(c for name, c in checks.items() if name.startswith("Lex's own cost"))
+    flat = next(
+        c for name, c in checks.items() if name.startswith("Lex's own cost, turn 1000 / turn")
+    )
+    alongside = next(c for name, c in checks.items() if "new session alongside" in name)
     listed = next(c for name, c in checks.items() if "checkpoints?limit=100" in name)
     transcript = next(c for name, c in checks.items() if "(transcript)" in name)
     first = next(c for name, c in checks.items() if name.startswith("first chunk"))
     throughput = next(c for name, c in checks.items() if name.startswith("throughput"))
     assert (storage["measured"], storage["met"]) == (1100, False)
     assert (flat["measured"], flat["met"]) == (1.5, False)
+    assert (alongside["measured"], alongside["met"]) == (1.2, True)
     assert (listed["measured"], listed["met"]) == (12.5, True)
     assert (transcript["measured"], transcript["met"]) == (60.0, False)
     assert (first["measured"], first["met"]) == (4.0, True)
@@ -134,6 +143,9 @@ def test_a_tiny_run_measures_everything_against_real_servers(tmp_path: Path) -> 
     assert marks[1]["messages"] > marks[0]["messages"] > 0
     assert all(m["database_bytes"] > m["transcript_bytes"] > 0 for m in marks)
     assert all(m["floor_end_p50_ms"] > 0 and m["own_p50_ms"] is not None for m in marks)
+    # The first mark is the new-session reference itself; later ones ran one alongside.
+    assert marks[0]["reference_own_p50_ms"] is None
+    assert marks[1]["reference_own_p50_ms"] is not None
     assert results["long_session"]["errors"] == 0
     assert results["long_session"]["listing_ms"]["checkpoints_ms"] > 0
 
