@@ -4,6 +4,11 @@
 checkpointer: the API with its saver, LangGraph Studio with none (it brings its own). Everything a
 caller may tune is a field of `GraphOptions`, so the app and Studio cannot wire it differently
 without saying so.
+
+The model node writes every piece of the answer to LangGraph's `custom` stream as it arrives, so a
+caller streams tokens with `stream_mode="custom"`. LangGraph's `messages` mode gives the same
+tokens (Studio uses it), but its handler walks the whole conversation at every node start to note
+which messages it has seen: a cost that grows with the session, paid on every step.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from agent.context import Context
 from agent.messages import stamped
 from agent.model_call import (
     AnswerInterrupted,
+    ChunkSink,
     ModelFailureHook,
     ModelLineup,
     ToolCallingModels,
@@ -109,6 +115,7 @@ async def answer_once_more_if_switched(
     model_name: str | None,
     messages: list[BaseMessage],
     options: GraphOptions,
+    on_chunk: ChunkSink | None = None,
 ) -> AIMessage:
     """Streams one answer, once more on the new line-up if the line-up changed as it failed.
 
@@ -122,6 +129,7 @@ async def answer_once_more_if_switched(
             messages,
             fallback_on=options.fallback_on,
             on_failure=options.on_model_failure,
+            on_chunk=on_chunk,
         )
     except AnswerInterrupted:
         raise
@@ -131,7 +139,11 @@ async def answer_once_more_if_switched(
             raise
         logger.warning("retrying the model call on %s", switched[0].name)
         return await stream_answer(
-            switched, messages, fallback_on=options.fallback_on, on_failure=options.on_model_failure
+            switched,
+            messages,
+            fallback_on=options.fallback_on,
+            on_failure=options.on_model_failure,
+            on_chunk=on_chunk,
         )
 
 
@@ -166,7 +178,11 @@ def build_graph(
             history = trim_for_model(history, options.context_tokens)
         history = valid_model_input(history)
         response = await answer_once_more_if_switched(
-            models, context.model_name, [SystemMessage(system), *history], options
+            models,
+            context.model_name,
+            [SystemMessage(system), *history],
+            options,
+            on_chunk=runtime.stream_writer,
         )
         response = normalize_tool_calls(response, tool_names)
         response = guard_answer(response, state["remaining_steps"])

@@ -1,8 +1,9 @@
 """One model call: the answering model (then its fallbacks, in order) streams one answer.
 
-Tokens reach LangGraph's `messages` stream as the model produces them; the node gets the whole
-answer back, without reasoning. A failure after visible text is its own error, because retrying or
-falling back then would show the customer a second answer glued to the first. Which models answer
+Each piece of the answer is handed to the caller's `on_chunk` as the model produces it (the graph
+writes it to LangGraph's `custom` stream); the node gets the whole answer back, without reasoning.
+A failure after visible text is its own error, because retrying or falling back then would show the
+customer a second answer glued to the first. Which models answer
 may change between calls (a model Groq retired mid-deployment), so the line-up is read per call.
 """
 
@@ -54,6 +55,8 @@ class ModelFailed:
 
 ModelFailureHook = Callable[[ModelFailed], None]
 """Told of every failed model call (fallbacks, a model Groq no longer serves)."""
+ChunkSink = Callable[[BaseMessageChunk], None]
+"""Hears every streamed piece of an answer as it arrives (reasoning included: the sink filters)."""
 
 
 def model_id(model: BaseChatModel) -> str:
@@ -70,12 +73,16 @@ class Candidate:
     model: ToolCallingModel
 
 
-async def _stream_one(model: ToolCallingModel, messages: list[BaseMessage]) -> AIMessage:
+async def _stream_one(
+    model: ToolCallingModel, messages: list[BaseMessage], on_chunk: ChunkSink | None
+) -> AIMessage:
     answer: BaseMessageChunk | None = None
     try:
         async for chunk in model.astream(messages):
             if not isinstance(chunk, BaseMessageChunk):
                 raise TypeError(f"chat model streamed {type(chunk).__name__}, not a chunk")
+            if on_chunk is not None:
+                on_chunk(chunk)
             answer = chunk if answer is None else answer + chunk
     except Exception as error:
         if answer is not None and strip_think_blocks(answer.text).strip():
@@ -93,11 +100,12 @@ async def stream_answer(
     *,
     fallback_on: tuple[type[BaseException], ...] = (Exception,),
     on_failure: ModelFailureHook | None = None,
+    on_chunk: ChunkSink | None = None,
 ) -> AIMessage:
     """Streams one answer from the first candidate that gives one and returns it whole.
 
     A candidate failing with one of `fallback_on` before any text was shown hands the call to the
-    next one; `on_failure` hears of every failure.
+    next one; `on_failure` hears of every failure; `on_chunk` of every piece streamed.
 
     Raises:
         AnswerInterrupted: A model failed after streaming some text.
@@ -106,7 +114,7 @@ async def stream_answer(
         raise ValueError("no model to answer with")
     for index, candidate in enumerate(candidates):
         try:
-            return await _stream_one(candidate.model, messages)
+            return await _stream_one(candidate.model, messages, on_chunk)
         except AnswerInterrupted:
             raise
         except Exception as error:

@@ -41,7 +41,7 @@ from tools.domain.clock import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 
-STREAM_MODES: list[StreamMode] = ["messages", "updates"]
+STREAM_MODES: list[StreamMode] = ["custom", "updates"]
 RETRY_HINT = " Please try again in a moment."
 STOPPED_NOTE = "(stopped)"
 

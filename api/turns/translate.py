@@ -1,7 +1,8 @@
 """Translates the graph's stream into turn events: a pure state machine, unit-tested on its own.
 
-Input is `graph.astream(..., stream_mode=["messages", "updates"], version="v2")`:
-- `messages` parts give the model node's tokens, which become `chunk`s as they arrive;
+Input is `graph.astream(..., stream_mode=["custom", "updates"], version="v2")`:
+- `custom` parts give the model node's tokens (`agent.graph` writes them), which become `chunk`s as
+  they arrive;
 - `updates` parts give each node's finished output: the model's tool calls become `tool_use`s and
   the tool node's results become `tool_output`s, one per call, in call order.
 A model message whose text was never streamed token by token (a non-streaming model, or a reply the
@@ -58,9 +59,11 @@ class TurnTranslator:
         if part.get("ns"):
             return []  # subgraph parts; this graph has none
         kind = part.get("type")
-        if kind == "messages":
-            message, metadata = part["data"]
-            return self._from_message(message, metadata)
+        if kind == "custom":
+            token = part["data"]
+            if isinstance(token, AIMessageChunk):
+                return self._text_event(token, self._visible_token_text(token))
+            return []
         if kind == "updates":
             events: list[TurnEvent] = []
             for node, update in part["data"].items():
@@ -81,15 +84,6 @@ class TurnTranslator:
         self.answer_text.append(text)
         self.text_after_last_tool = True
         return [TextChunk(text=text, message_id=message.id)]
-
-    def _from_message(self, message: BaseMessage, metadata: Mapping[str, Any]) -> list[TurnEvent]:
-        if metadata.get("langgraph_node") != CALL_MODEL:
-            return []
-        if isinstance(message, AIMessageChunk):
-            return self._text_event(message, self._visible_token_text(message))
-        if isinstance(message, AIMessage):
-            return self._unstreamed_text(message)
-        return []
 
     def _from_update(self, node: str, update: Any) -> list[TurnEvent]:
         if not isinstance(update, Mapping):
