@@ -33,7 +33,11 @@ from tools.domain.clock import Clock
 logger = logging.getLogger(__name__)
 
 STEPS_PER_TURN_WALKED = 16
-"""Checkpoints walked back per turn of the window after a turn (a tool turn saves 5)."""
+"""Most checkpoints walked back per turn of the window after a turn (a tool turn saves 5)."""
+TURNS_BEHIND_WINDOW = 1
+"""Turns past the window the fold after a turn walks back to: the one that just left it. Walking
+further would cross every folded turn (they hold no turn start to stop at); a turn whose fold was
+missed is folded by the next sweep, which walks the whole session."""
 SWEEP_DEPTH = 1_000_000
 """A sweep walks a whole session: it folds what an earlier release saved step by step."""
 EXPIRED_PER_SWEEP = 500
@@ -109,17 +113,20 @@ class Maintenance:
 
     async def _fold_after(self, run: StartedTurn, thread_id: str) -> None:
         await run.wait_finished()
-        depth = (self.studio_step_turns + 2) * STEPS_PER_TURN_WALKED
+        turns = self.studio_step_turns + TURNS_BEHIND_WINDOW
         try:
-            await self.fold(thread_id, depth)
+            await self.fold(thread_id, turns * STEPS_PER_TURN_WALKED, turns)
         except Exception:
             logger.exception("could not fold the older turns of thread %s", thread_id)
 
-    async def fold(self, thread_id: str, depth: int = SWEEP_DEPTH) -> int:
-        """Folds a thread's turns older than the window; returns how many (0 off SQLite)."""
+    async def fold(self, thread_id: str, depth: int = SWEEP_DEPTH, turns: int | None = None) -> int:
+        """Folds a thread's turns older than the window; returns how many (0 off SQLite).
+
+        The walk goes back `depth` checkpoints or `turns` turns at most (None: no turn limit).
+        """
         if self._folder is None:
             return 0
-        return await self._folder.fold(thread_id, self.studio_step_turns, depth)
+        return await self._folder.fold(thread_id, self.studio_step_turns, depth, max_turns=turns)
 
     async def sweep(self, now: datetime | None = None) -> SweepReport:
         """Deletes expired sessions, folds the sessions touched since the last sweep, vacuums."""

@@ -87,3 +87,26 @@ async def test_a_turn_with_a_branch_inside_is_left_alone(tmp_path: Path) -> None
         await folder.fold(THREAD, 1, 10_000)
         assert await turn_ends(graph) == before
         assert await folder.fold(THREAD, 1, 10_000) == 0  # nothing left to fold
+
+
+async def test_the_fold_after_a_turn_walks_back_only_just_past_the_window(tmp_path: Path) -> None:
+    database = tmp_path / "lex.sqlite"
+    async with open_checkpointer(database) as saver:
+        graph = build(saver)
+        for query in QUERIES:
+            await turn(graph, query)
+        before = await turn_ends(graph)
+        folder = SqliteTurnFolder(saver, list(DELTA_CHANNELS))
+        foldable = len(QUERIES) - 2 - 1  # a window of 2; the first turn has no earlier end
+
+        # Three turns back from the head reach the one turn just outside a window of two, not
+        # the older ones, whatever the session's length...
+        assert await folder.fold(THREAD, 2, 10_000, max_turns=3) == 1
+        assert await turn_ends(graph) == before
+        # ...and the next walk, a turn start fewer on the way, reaches the turn before it, whose
+        # end now holds the folded turn's messages: it is folded up to that end, which stays.
+        assert await folder.fold(THREAD, 2, 10_000, max_turns=3) == 1
+        assert await turn_ends(graph) == before
+        assert await folder.fold(THREAD, 2, 10_000) == foldable - 2
+        assert await turn_ends(graph) == before
+        assert await folder.fold(THREAD, 2, 10_000) == 0
