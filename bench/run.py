@@ -298,10 +298,17 @@ async def scale_out_phase(run: Run, standin: StandIn, lex_env: dict[str, str]) -
 
 
 async def long_session_phase(run: Run, standin: StandIn, lex_env: dict[str, str]) -> None:
-    """The long session on a server with a fresh database."""
+    """The long session on a server with a fresh database, a second one beside it for reference."""
     database = run.work_dir / "long.sqlite"
     lex = start_lex(standin.base_url, database, run.log_path("lex-long"), lex_env)
+    reference = None
     try:
+        reference = start_lex(
+            standin.base_url,
+            run.work_dir / "reference.sqlite",
+            run.log_path("lex-reference"),
+            lex_env,
+        )
         async with http_client(1) as http:
             client = LexClient(http, lex.base_url, "bench")
             marks, timings, listing = await long_session(
@@ -312,6 +319,7 @@ async def long_session_phase(run: Run, standin: StandIn, lex_env: dict[str, str]
                 run.work_dir,
                 turns=run.profile.long_turns,
                 marks=run.profile.long_marks,
+                alongside=LexClient(http, reference.base_url, "bench"),
             )
         run.long = {
             "turns": run.profile.long_turns,
@@ -328,6 +336,8 @@ async def long_session_phase(run: Run, standin: StandIn, lex_env: dict[str, str]
             "end_ms_per_turn": [round(t.end_s * 1000, 1) for t in timings],
         }
     finally:
+        if reference is not None:
+            reference.stop()
         lex.stop()
 
 

@@ -155,9 +155,10 @@ class LongSessionMark:
         floor_end_p50_ms: Median time of the same turns' model requests, sent again as Lex sent
             them (same prompt, trimmed history and tools) with the Groq SDK alone.
         own_p50_ms: Median of each of those turns' time minus its own floor: Lex's own cost.
-        reference_own_p50_ms: Lex's own cost over the first ten turns of a new session, each sent
-            right after one of this window's turns (the turns of the first mark, measured at the
-            same moment as this mark); None at the first mark, which is those turns.
+        reference_own_p50_ms: Lex's own cost over the first ten turns of a new session on a second
+            Lex server that has served nothing else, each sent right after one of this window's
+            turns: the turns of the first mark, on a fresh process as they were, measured at the
+            same moment as this mark. None at the first mark, which is those turns.
         database_bytes: Bytes the database file uses (tables, indexes, free space in pages).
         payload_bytes: Bytes of the checkpoint and write blobs alone.
         transcript_bytes: Bytes of the conversation serialized once.
@@ -252,14 +253,15 @@ async def long_session(
     *,
     turns: int,
     marks: tuple[int, ...],
+    alongside: LexClient | None = None,
 ) -> tuple[list[LongSessionMark], list[TurnTiming], ListingTimes]:
     """One session of `turns` turns (every fourth a tool turn), measured at each mark.
 
     The machine's speed drifts over a run (the same loop of pure Python took 62 to 106 ms within
     half a minute on a 2-core virtual machine), so comparing a late mark with the first one compares
-    two moments as much as two session lengths. Each window after the first is therefore run
-    alongside a new session: one of its turns after each of the window's, the same turn kinds as
-    the first mark's, giving the cost of a short session at the same moment.
+    two moments as much as two session lengths. With `alongside` (a second Lex server on its own
+    database, started with this one), each window after the first is run beside a new session
+    there: one of its turns after each of the window's, the same turn kinds as the first mark's.
     """
     session = "long"
     session_id = f"{lex.prefix}-{session}"
@@ -278,12 +280,12 @@ async def long_session(
         timings.append(timing)
         if mark is not None and kind == "plain" and timing.error is None:
             window.append((timing, standin.last_request(request_file)))
-        if mark is not None and mark != marks[0]:
+        if alongside is not None and mark is not None and mark != marks[0]:
             reference_kind = every_fourth_tool(reference_turns)
             reference_turns += 1
-            alongside = await lex.turn(f"{session}-alongside-{mark}", reference_kind)
-            if reference_kind == "plain" and alongside.error is None:
-                reference.append((alongside, standin.last_request(request_file)))
+            beside = await alongside.turn(f"new-at-{mark}", reference_kind)
+            if reference_kind == "plain" and beside.error is None:
+                reference.append((beside, standin.last_request(request_file)))
         if n + 1 not in marks:
             continue
         own = await own_costs(replay, window)

@@ -107,7 +107,7 @@ def test_targets_are_checked_against_their_limits() -> None:
     flat = next(
         c for name, c in checks.items() if name.startswith("Lex's own cost, turn 1000 / turn")
     )
-    alongside = next(c for name, c in checks.items() if "new session alongside" in name)
+    alongside = next(c for name, c in checks.items() if "new server alongside" in name)
     listed = next(c for name, c in checks.items() if "checkpoints?limit=100" in name)
     transcript = next(c for name, c in checks.items() if "(transcript)" in name)
     first = next(c for name, c in checks.items() if name.startswith("first chunk"))
@@ -143,7 +143,7 @@ def test_a_tiny_run_measures_everything_against_real_servers(tmp_path: Path) -> 
     assert marks[1]["messages"] > marks[0]["messages"] > 0
     assert all(m["database_bytes"] > m["transcript_bytes"] > 0 for m in marks)
     assert all(m["floor_end_p50_ms"] > 0 and m["own_p50_ms"] is not None for m in marks)
-    # The first mark is the new-session reference itself; later ones ran one alongside.
+    # The first mark is what the reference repeats; later ones ran a new session on a new server.
     assert marks[0]["reference_own_p50_ms"] is None
     assert marks[1]["reference_own_p50_ms"] is not None
     assert results["long_session"]["errors"] == 0
