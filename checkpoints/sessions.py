@@ -7,6 +7,7 @@ Times are the wall clock in UTC, written at a fixed width so that text order is 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -224,11 +225,20 @@ class SqliteSessionRegistry:
     Args:
         connection: An autocommit connection (`isolation_level=None`) to the database file.
         clock: Source of the created/updated times.
+        write_lock: Taken around every write: the lock of the other writers to the file in this
+            process (see `checkpoints.connection`); a lock of its own when None.
     """
 
-    def __init__(self, connection: aiosqlite.Connection, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        connection: aiosqlite.Connection,
+        clock: Clock = utc_now,
+        *,
+        write_lock: asyncio.Lock | None = None,
+    ) -> None:
         self._db = connection
         self._clock = clock
+        self._write_lock = write_lock or asyncio.Lock()
 
     async def setup(self) -> None:
         """Creates the table and its index if missing."""
@@ -246,13 +256,14 @@ class SqliteSessionRegistry:
             The entry after the update.
         """
         now = format_timestamp(self._clock())
-        await self._db.execute(
-            f"INSERT INTO sessions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, 1) "
-            "ON CONFLICT (session_id) DO UPDATE SET "
-            "updated_at = excluded.updated_at, turn_count = sessions.turn_count + 1, "
-            f"{TITLE_ON_FIRST_TURN}",
-            (session_id, thread_id, shorten_title(user_text), now, now),
-        )
+        async with self._write_lock:
+            await self._db.execute(
+                f"INSERT INTO sessions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, 1) "
+                "ON CONFLICT (session_id) DO UPDATE SET "
+                "updated_at = excluded.updated_at, turn_count = sessions.turn_count + 1, "
+                f"{TITLE_ON_FIRST_TURN}",
+                (session_id, thread_id, shorten_title(user_text), now, now),
+            )
         record = await self.get(session_id)
         if record is None:  # pragma: no cover - the row was just written
             raise RuntimeError(f"session {session_id!r} vanished while being recorded")
@@ -283,10 +294,15 @@ class SqliteSessionRegistry:
 
     async def delete(self, session_id: str) -> bool:
         """Removes a session's entry and its secret; returns whether there was an entry."""
-        await self._db.execute("DELETE FROM session_secrets WHERE session_id = ?", (session_id,))
-        cursor = await self._db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
-        deleted = cursor.rowcount > 0
-        await cursor.close()
+        async with self._write_lock:
+            await self._db.execute(
+                "DELETE FROM session_secrets WHERE session_id = ?", (session_id,)
+            )
+            cursor = await self._db.execute(
+                "DELETE FROM sessions WHERE session_id = ?", (session_id,)
+            )
+            deleted = cursor.rowcount > 0
+            await cursor.close()
         return deleted
 
     async def updated_before(self, cutoff: str, limit: int) -> list[SessionRecord]:
@@ -307,21 +323,23 @@ class SqliteSessionRegistry:
             secret_hash: `api.auth.hash_secret` of the secret handed to the client.
         """
         now = format_timestamp(self._clock())
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            await self._db.execute(
-                "INSERT INTO session_secrets (session_id, secret_hash, created_at) "
-                "VALUES (?, ?, ?)",
-                (session_id, secret_hash, now),
-            )
-            await self._db.execute(
-                f"INSERT INTO sessions ({COLUMNS}) VALUES (?, ?, '', ?, ?, 0)",
-                (session_id, thread_id, now, now),
-            )
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
+        # The lock also keeps another call's statement on this connection out of the transaction.
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._db.execute(
+                    "INSERT INTO session_secrets (session_id, secret_hash, created_at) "
+                    "VALUES (?, ?, ?)",
+                    (session_id, secret_hash, now),
+                )
+                await self._db.execute(
+                    f"INSERT INTO sessions ({COLUMNS}) VALUES (?, ?, '', ?, ?, 0)",
+                    (session_id, thread_id, now, now),
+                )
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
 
     async def secret_hash(self, session_id: str) -> str | None:
         """Returns the hash of a session's secret, or None if it was not created with one."""
@@ -341,7 +359,7 @@ async def record_turn(
 
 @asynccontextmanager
 async def open_session_registry(
-    db_path: str | Path, clock: Clock = utc_now
+    db_path: str | Path, clock: Clock = utc_now, *, write_lock: asyncio.Lock | None = None
 ) -> AsyncIterator[SqliteSessionRegistry]:
     """Opens the session registry in a SQLite file, creating the file and table if missing.
 
@@ -351,12 +369,13 @@ async def open_session_registry(
     Args:
         db_path: Path of the SQLite file; its parent directory is created if needed.
         clock: Source of the created/updated times.
+        write_lock: The lock of the file's other writers in this process (None: its own).
 
     Yields:
         The ready registry.
     """
     async with open_sqlite(db_path, autocommit=True) as connection:
-        registry = SqliteSessionRegistry(connection, clock)
+        registry = SqliteSessionRegistry(connection, clock, write_lock=write_lock)
         await registry.setup()
         logger.info("session registry open on %s", db_path)
         yield registry

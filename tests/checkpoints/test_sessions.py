@@ -5,6 +5,7 @@ Every registry test runs on SQLite and on Postgres.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -168,3 +169,17 @@ async def test_sessions_idle_since_a_cutoff_are_listed_oldest_first(database_url
         idle = await registry.updated_before(cutoff, limit=10)
         assert [r.session_id for r in idle] == ["oldest", "older"]
         assert [r.session_id for r in await registry.updated_before(cutoff, limit=1)] == ["oldest"]
+
+
+async def test_a_turn_recorded_while_a_session_creation_fails_is_kept(tmp_path: Path) -> None:
+    # Both go through the registry's one connection: without a lock, the turn's statement ran
+    # inside the creation's transaction and was rolled back with it.
+    async with open_session_registry(tmp_path / "lex.sqlite", ticking_clock()) as registry:
+        await registry.create_owned("taken", thread_id_for("taken"), "hash")
+        outcomes = await asyncio.gather(
+            registry.create_owned("taken", thread_id_for("taken"), "hash"),
+            registry.record_turn("other", thread_id_for("other"), "Hello"),
+            return_exceptions=True,
+        )
+        assert isinstance(outcomes[0], sqlite3.IntegrityError)
+        assert (await registry.get("other")) is not None
