@@ -7,6 +7,11 @@ appends messages with new ids; this reducer keeps the id set of the conversation
 last, so appending checks the new ids against it, and hands anything else (a replaced or removed
 message, a raw dict, a message without id) to LangGraph's reducer, so the result is always the same.
 
+A conversation and the one appended to it share one id set, grown in place, so a step costs time in
+proportion to its new messages, not a copy of every id. A set may then also hold ids appended to
+another branch of the same conversation (a fork): an id found there only sends that merge to
+LangGraph's reducer, which gives the exact result; an id is never missing from a set.
+
 Relies on `langgraph.graph.message._messages_delta_reducer` (private, experimental in langgraph
 1.2): the batch reducer LangGraph documents for `DeltaChannel`. If it moves, the import fails at
 start-up; if its merge rules change, `tests/agent/test_merging.py` compares the two.
@@ -25,9 +30,10 @@ KEPT_INDEXES = 256
 """Conversations whose id sets are kept: one per session stepping at about the same time."""
 
 _Key = tuple[int, int]
-_indexes: OrderedDict[_Key, tuple[list[AnyMessage], frozenset[str]]] = OrderedDict()
+_indexes: OrderedDict[_Key, tuple[list[AnyMessage], set[str]]] = OrderedDict()
 """By (length, `id()` of the last message) of a conversation this module returned: that list
-(which keeps its last message alive, so the id is not reused while kept) and its message ids.
+(which keeps its last message alive, so the id is not reused while kept) and its message ids (a
+superset: see above).
 LangGraph copies the list between steps, so a conversation is found by its content: a candidate
 counts only if it holds the very same messages (list equality tries identity first, so checking
 costs a pointer comparison per message, in C)."""
@@ -47,7 +53,8 @@ def _key(messages: list[AnyMessage]) -> _Key:
     return (len(messages), id(messages[-1]))
 
 
-def _ids_of(state: list[AnyMessage]) -> frozenset[str] | None:
+def _ids_of(state: list[AnyMessage]) -> set[str] | None:
+    """The ids of `state`'s messages, or more; None when a message is not one with an id."""
     key = _key(state)
     kept = _indexes.get(key)
     if kept is not None and kept[0] == state:
@@ -55,7 +62,7 @@ def _ids_of(state: list[AnyMessage]) -> frozenset[str] | None:
         return kept[1]
     if not all(isinstance(m, BaseMessage) and m.id is not None for m in state):
         return None
-    return frozenset(str(m.id) for m in state)
+    return {str(m.id) for m in state}
 
 
 def merge_messages(state: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMessage]:
@@ -69,7 +76,7 @@ def merge_messages(state: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMe
         A new list; `state` is not changed.
     """
     new = _flatten(writes)
-    ids = _ids_of(state) if state else frozenset()
+    ids = _ids_of(state) if state else set()
     appendable = (
         ids is not None
         and all(
@@ -83,7 +90,8 @@ def merge_messages(state: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMe
         return _messages_delta_reducer(state, list(writes))
     merged: list[AnyMessage] = [*state, *new]
     if merged:
-        _indexes[_key(merged)] = (merged, ids.union(str(m.id) for m in new))
+        ids.update(str(m.id) for m in new)
+        _indexes[_key(merged)] = (merged, ids)
     while len(_indexes) > KEPT_INDEXES:
         _indexes.popitem(last=False)
     return merged

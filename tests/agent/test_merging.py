@@ -50,3 +50,20 @@ def test_a_write_repeating_an_id_replaces_instead_of_appending() -> None:
     again = merge_messages(first, [[AIMessage("x", id="b"), AIMessage("y", id="b")]])
     assert view(again) == view(_messages_delta_reducer(first, [[AIMessage("y", id="b")]]))
     assert view(first) == [("a", "human", "hi")]
+
+
+def test_appending_on_two_branches_of_one_conversation_matches_the_reducer() -> None:
+    start = merge_messages([], [[HumanMessage(f"m{n}", id=f"m{n}") for n in range(5)]])
+    first = merge_messages(start, [[AIMessage("on the first branch", id="x")]])
+    # A fork from `start` appends a message whose id only the first branch holds.
+    second = merge_messages(start, [[AIMessage("on the second branch", id="x")]])
+    third = merge_messages(second, [[HumanMessage("and on", id="y")]])
+    expected_second = _messages_delta_reducer(start, [[AIMessage("on the second branch", id="x")]])
+    assert view(second) == view(expected_second)
+    assert view(third) == view(
+        _messages_delta_reducer(expected_second, [[HumanMessage("and on", id="y")]])
+    )
+    assert view(first) == [*view(start), ("x", "ai", "on the first branch")]
+    # Replacing a message still replaces it, on either branch.
+    replaced = merge_messages(first, [[AIMessage("edited", id="m2")]])
+    assert view(replaced) == view(_messages_delta_reducer(first, [[AIMessage("edited", id="m2")]]))
