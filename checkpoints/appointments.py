@@ -98,22 +98,14 @@ class SqliteAppointmentBook:
     Open it with `open_appointment_book`. The connection must be in autocommit mode
     (`isolation_level=None`). A booking is a transaction of several statements on that
     connection, so every call takes the book's lock: no other call's statement can land inside
-    an open transaction (and be rolled back with it), or read what it has not committed. That
-    lock may be shared with the file's other writers in this process (see
-    `checkpoints.connection`).
+    an open transaction (and be rolled back with it), or read what it has not committed.
     """
 
-    def __init__(
-        self,
-        connection: aiosqlite.Connection,
-        clock: Clock = utc_now,
-        *,
-        lock: asyncio.Lock | None = None,
-    ) -> None:
+    def __init__(self, connection: aiosqlite.Connection, clock: Clock = utc_now) -> None:
         """Wrap an open autocommit connection; call `setup` before use."""
         self._db = connection
         self._clock = clock
-        self._lock = lock or asyncio.Lock()
+        self._lock = asyncio.Lock()
 
     async def setup(self) -> None:
         """Create the table and indexes if missing."""
@@ -254,7 +246,7 @@ class SqliteAppointmentBook:
 
 @asynccontextmanager
 async def open_appointment_book(
-    db_path: str | Path, clock: Clock = utc_now, *, lock: asyncio.Lock | None = None
+    db_path: str | Path, clock: Clock = utc_now
 ) -> AsyncIterator[SqliteAppointmentBook]:
     """Open the appointment book in a SQLite file, creating the file and table if missing.
 
@@ -264,13 +256,12 @@ async def open_appointment_book(
     Args:
         db_path: Path of the SQLite file; its parent directory is created if needed.
         clock: Source of booking and cancellation times.
-        lock: The lock of the file's other writers in this process (None: its own).
 
     Yields:
         The ready appointment book.
     """
     async with open_sqlite(db_path, autocommit=True) as connection:
-        book = SqliteAppointmentBook(connection, clock, lock=lock)
+        book = SqliteAppointmentBook(connection, clock)
         await book.setup()
         logger.info("appointment book open on %s", db_path)
         yield book

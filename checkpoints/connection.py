@@ -3,15 +3,6 @@
 The saver, the appointment book and the session registry each hold a connection to the same file;
 WAL lets their readers and the single writer proceed together, and the busy timeout makes a writer
 wait for the lock instead of failing at once.
-
-Within the process, the three writers also take one `asyncio.Lock` (the saver's, handed to the
-book and the registry by `checkpoints.storage`) around every write. A transaction of several
-statements spans awaits, so without a lock another call's statement on the same connection runs
-inside it (the registry had none: a turn recorded while a session's creation failed was rolled
-back with the creation). Across
-connections, a writer blocked by another in this process now waits on the lock, which wakes it as
-soon as the other commits, instead of in SQLite's busy handler, which sleeps 1, 2, 5, 10 ms and
-longer between tries. The busy timeout stays for other processes on the file (`lex` commands).
 """
 
 from __future__ import annotations

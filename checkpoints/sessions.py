@@ -222,23 +222,19 @@ def page_of(records: list[SessionRecord], limit: int) -> SessionPage:
 class SqliteSessionRegistry:
     """The `sessions` table on an open aiosqlite connection.
 
+    Every write takes the registry's lock: a session's creation is a transaction of several
+    statements spanning awaits, and without it another call's statement on this connection ran
+    inside that transaction (a turn recorded while a creation failed was rolled back with it).
+
     Args:
         connection: An autocommit connection (`isolation_level=None`) to the database file.
         clock: Source of the created/updated times.
-        write_lock: Taken around every write: the lock of the other writers to the file in this
-            process (see `checkpoints.connection`); a lock of its own when None.
     """
 
-    def __init__(
-        self,
-        connection: aiosqlite.Connection,
-        clock: Clock = utc_now,
-        *,
-        write_lock: asyncio.Lock | None = None,
-    ) -> None:
+    def __init__(self, connection: aiosqlite.Connection, clock: Clock = utc_now) -> None:
         self._db = connection
         self._clock = clock
-        self._write_lock = write_lock or asyncio.Lock()
+        self._write_lock = asyncio.Lock()
 
     async def setup(self) -> None:
         """Creates the table and its index if missing."""
@@ -359,7 +355,7 @@ async def record_turn(
 
 @asynccontextmanager
 async def open_session_registry(
-    db_path: str | Path, clock: Clock = utc_now, *, write_lock: asyncio.Lock | None = None
+    db_path: str | Path, clock: Clock = utc_now
 ) -> AsyncIterator[SqliteSessionRegistry]:
     """Opens the session registry in a SQLite file, creating the file and table if missing.
 
@@ -369,13 +365,12 @@ async def open_session_registry(
     Args:
         db_path: Path of the SQLite file; its parent directory is created if needed.
         clock: Source of the created/updated times.
-        write_lock: The lock of the file's other writers in this process (None: its own).
 
     Yields:
         The ready registry.
     """
     async with open_sqlite(db_path, autocommit=True) as connection:
-        registry = SqliteSessionRegistry(connection, clock, write_lock=write_lock)
+        registry = SqliteSessionRegistry(connection, clock)
         await registry.setup()
         logger.info("session registry open on %s", db_path)
         yield registry

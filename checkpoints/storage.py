@@ -47,19 +47,11 @@ class Storage:
 
 @asynccontextmanager
 async def open_sqlite_storage(path: Path, clock: Clock = utc_now) -> AsyncIterator[Storage]:
-    """Opens the saver, the book and the registry on one SQLite file (created if missing).
-
-    The three write under the saver's lock, one at a time (see `checkpoints.connection`).
-    """
+    """Opens the saver, the book and the registry on one SQLite file (created if missing)."""
     async with AsyncExitStack() as stack:
         checkpointer = await stack.enter_async_context(open_checkpointer(path))
-        writers = checkpointer.lock
-        appointments = await stack.enter_async_context(
-            open_appointment_book(path, clock, lock=writers)
-        )
-        registry = await stack.enter_async_context(
-            open_session_registry(path, clock, write_lock=writers)
-        )
+        appointments = await stack.enter_async_context(open_appointment_book(path, clock))
+        registry = await stack.enter_async_context(open_session_registry(path, clock))
 
         async def ping() -> None:
             async with checkpointer.conn.execute("SELECT 1") as cursor:
