@@ -77,8 +77,12 @@ async def _stream_one(
     model: ToolCallingModel, messages: list[BaseMessage], on_chunk: ChunkSink | None
 ) -> AIMessage:
     answer: BaseMessageChunk | None = None
+    whole: AIMessage | None = None
     try:
         async for chunk in model.astream(messages):
+            if isinstance(chunk, AIMessage) and not isinstance(chunk, BaseMessageChunk):
+                whole = chunk  # a model that does not stream gives its answer in one message
+                continue
             if not isinstance(chunk, BaseMessageChunk):
                 raise TypeError(f"chat model streamed {type(chunk).__name__}, not a chunk")
             if on_chunk is not None:
@@ -88,7 +92,12 @@ async def _stream_one(
         if answer is not None and strip_think_blocks(answer.text).strip():
             raise AnswerInterrupted(str(error)) from error
         raise
-    message = message_chunk_to_message(answer) if answer is not None else AIMessage(content="")
+    if whole is not None:
+        message: BaseMessage = whole
+    elif answer is not None:
+        message = message_chunk_to_message(answer)
+    else:
+        message = AIMessage(content="")
     if not isinstance(message, AIMessage):
         raise TypeError(f"chat model returned {type(message).__name__}, not AIMessage")
     return without_reasoning(message)

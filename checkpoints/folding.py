@@ -181,9 +181,10 @@ class SqliteTurnFolder:
             return False
         rows = [r for r in rows if str(r[0]) in removed]
         marks = ",".join("?" * len(removed))
-        # A child is always newer than its parent (checkpoint ids grow with time, which is also
-        # how LangGraph finds a thread's latest checkpoint), so only checkpoints newer than the
-        # anchor are counted: the window's, not the whole session's.
+        # A child is newer than its parent: checkpoint ids grow with time (strictly within a
+        # process; across restarts as far as the clock does, which LangGraph's own lookup of a
+        # thread's latest checkpoint relies on too). So only checkpoints newer than the anchor
+        # are counted: the window's, not the whole session's.
         async with conn.execute(
             "SELECT parent_checkpoint_id, COUNT(*) FROM checkpoints WHERE thread_id = ? "
             "AND checkpoint_ns = '' AND checkpoint_id > ? "

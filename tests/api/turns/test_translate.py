@@ -53,6 +53,12 @@ async def test_plain_answer_streams_token_by_token() -> None:
     assert all(isinstance(e, TextChunk) for e in events)
 
 
+async def test_a_model_that_does_not_stream_is_emitted_whole() -> None:
+    model = ScriptedChatModel(script=[text("Hello there, friend")], disable_streaming=True)
+    events, _ = await translate(model)
+    assert [e.text for e in events if isinstance(e, TextChunk)] == ["Hello there, friend"]
+
+
 async def test_tool_turn_is_use_then_output_then_text() -> None:
     model = ScriptedChatModel(
         script=[calls(("get_weather", {"city": "Miami"})), text("It is sunny in Miami.")]
