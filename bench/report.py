@@ -124,8 +124,16 @@ def targets_table(checks: Sequence[dict[str, Any]]) -> str:
     """Each target, what was measured and whether it is met."""
     headers = ["target", "measured", "limit", "met"]
     widths = [58, 10, 10, 4]
-    rows = [[c["name"], c["measured"], c["limit"], "yes" if c["met"] else "NO"] for c in checks]
+    rows = [
+        [c["name"], _exact(c["measured"]), _exact(c["limit"]), "yes" if c["met"] else "NO"]
+        for c in checks
+    ]
     return table(headers, widths, rows)
+
+
+def _exact(value: float | None) -> str:
+    """A checked value as measured (to two decimals): 1.21 must not read as the limit 1.2."""
+    return "-" if value is None else f"{value:g}"
 
 
 def check(

@@ -311,6 +311,8 @@ async def long_session_phase(run: Run, standin: StandIn, lex_env: dict[str, str]
         )
         async with http_client(1) as http:
             client = LexClient(http, lex.base_url, "bench")
+            beside = LexClient(http, reference.base_url, "bench")
+            await warm_up(beside, "reference")
             marks, timings, listing = await long_session(
                 client,
                 standin,
@@ -319,7 +321,7 @@ async def long_session_phase(run: Run, standin: StandIn, lex_env: dict[str, str]
                 run.work_dir,
                 turns=run.profile.long_turns,
                 marks=run.profile.long_marks,
-                alongside=LexClient(http, reference.base_url, "bench"),
+                alongside=beside,
             )
         run.long = {
             "turns": run.profile.long_turns,

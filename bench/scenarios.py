@@ -156,9 +156,9 @@ class LongSessionMark:
             them (same prompt, trimmed history and tools) with the Groq SDK alone.
         own_p50_ms: Median of each of those turns' time minus its own floor: Lex's own cost.
         reference_own_p50_ms: Lex's own cost over the first ten turns of a new session on a second
-            Lex server that has served nothing else, each sent right after one of this window's
-            turns: the turns of the first mark, on a fresh process as they were, measured at the
-            same moment as this mark. None at the first mark, which is those turns.
+            Lex server (warmed up, and serving only such short sessions), its turns interleaved
+            with this window's: the turns of the first mark, measured at the same moment as this
+            mark. None without a second server.
         database_bytes: Bytes the database file uses (tables, indexes, free space in pages).
         payload_bytes: Bytes of the checkpoint and write blobs alone.
         transcript_bytes: Bytes of the conversation serialized once.
@@ -260,8 +260,10 @@ async def long_session(
     The machine's speed drifts over a run (the same loop of pure Python took 62 to 106 ms within
     half a minute on a 2-core virtual machine), so comparing a late mark with the first one compares
     two moments as much as two session lengths. With `alongside` (a second Lex server on its own
-    database, started with this one), each window after the first is run beside a new session
-    there: one of its turns after each of the window's, the same turn kinds as the first mark's.
+    database, warmed up), every window is run beside a new session there: one of its turns next to
+    each of the window's, first after it, then before it, in turn (so the work either server does
+    after a turn's `end` falls as often on the other's turns), the same turn kinds as the first
+    mark's.
     """
     session = "long"
     session_id = f"{lex.prefix}-{session}"
@@ -270,29 +272,37 @@ async def long_session(
     request_file = work_dir / "last-request.json"
     window: list[tuple[TurnTiming, dict[str, Any]]] = []
     reference: list[tuple[TurnTiming, dict[str, Any]]] = []
-    reference_turns = 0
+
+    async def reference_turn(beside: LexClient, mark: int) -> None:
+        reference_kind = every_fourth_tool(len(reference_kinds))
+        reference_kinds.append(reference_kind)
+        timing = await beside.turn(f"new-at-{mark}", reference_kind)
+        if reference_kind == "plain" and timing.error is None:
+            reference.append((timing, standin.last_request(request_file)))
+
+    reference_kinds: list[TurnKind] = []
     for n in range(turns):
         kind = every_fourth_tool(n)
         mark = next((m for m in marks if 0 <= m - (n + 1) < LONG_SESSION_WINDOW), None)
-        if mark is not None and not window:
+        if mark is not None and not window and not reference_kinds:
             standin.forget_requests()
+        beside = alongside if mark is not None else None
+        reference_first = len(reference_kinds) % 2 == 1
+        if beside is not None and mark is not None and reference_first:
+            await reference_turn(beside, mark)
         timing = await lex.turn(session, kind)
         timings.append(timing)
         if mark is not None and kind == "plain" and timing.error is None:
             window.append((timing, standin.last_request(request_file)))
-        if alongside is not None and mark is not None and mark != marks[0]:
-            reference_kind = every_fourth_tool(reference_turns)
-            reference_turns += 1
-            beside = await alongside.turn(f"new-at-{mark}", reference_kind)
-            if reference_kind == "plain" and beside.error is None:
-                reference.append((beside, standin.last_request(request_file)))
+        if beside is not None and mark is not None and not reference_first:
+            await reference_turn(beside, mark)
         if n + 1 not in marks:
             continue
         own = await own_costs(replay, window)
         reference_own = await own_costs(replay, reference)
         summary = latency_summary([t for t, _ in window])
         floors = [f for _, f in own]
-        window, reference, reference_turns = [], [], 0
+        window, reference, reference_kinds = [], [], []
         transcript = await read_transcript(database, session_id)
         found.append(
             LongSessionMark(

@@ -143,9 +143,8 @@ def test_a_tiny_run_measures_everything_against_real_servers(tmp_path: Path) -> 
     assert marks[1]["messages"] > marks[0]["messages"] > 0
     assert all(m["database_bytes"] > m["transcript_bytes"] > 0 for m in marks)
     assert all(m["floor_end_p50_ms"] > 0 and m["own_p50_ms"] is not None for m in marks)
-    # The first mark is what the reference repeats; later ones ran a new session on a new server.
-    assert marks[0]["reference_own_p50_ms"] is None
-    assert marks[1]["reference_own_p50_ms"] is not None
+    # Every window ran beside a new session on a second server.
+    assert all(m["reference_own_p50_ms"] is not None for m in marks)
     assert results["long_session"]["errors"] == 0
     assert results["long_session"]["listing_ms"]["checkpoints_ms"] > 0
 
