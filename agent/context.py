@@ -23,6 +23,9 @@ class Context:
             None for a run no client limit applies to (the operator's, Studio's).
         timezone: IANA timezone used for "today" in the system prompt.
         model_name: The chat model to answer this run with, when the graph can build one by name.
+        stream_tokens: Whether the model node writes each piece of its answer to the run's
+            `custom` stream: Lex's turns read tokens there; Studio, which reads them from its
+            `messages` stream, leaves it off and gets each token once.
     """
 
     user_id: str = field(
@@ -45,5 +48,12 @@ class Context:
         metadata={
             "description": "Groq model id for this run (e.g. openai/gpt-oss-20b); "
             "empty for the configured model. Ignored by the offline model."
+        },
+    )
+    stream_tokens: bool = field(
+        default=False,
+        metadata={
+            "description": "Write each token of the answer to the custom stream (Lex's API does; "
+            "Studio shows tokens from its messages stream)."
         },
     )

@@ -5,10 +5,11 @@ checkpointer: the API with its saver, LangGraph Studio with none (it brings its 
 caller may tune is a field of `GraphOptions`, so the app and Studio cannot wire it differently
 without saying so.
 
-The model node writes every piece of the answer to LangGraph's `custom` stream as it arrives, so a
-caller streams tokens with `stream_mode="custom"`. LangGraph's `messages` mode gives the same
-tokens (Studio uses it), but its handler walks the whole conversation at every node start to note
-which messages it has seen: a cost that grows with the session, paid on every step.
+When a run's context asks for it (`Context.stream_tokens`), the model node writes every piece of
+the answer to LangGraph's `custom` stream as it arrives, and the caller streams tokens with
+`stream_mode="custom"`. LangGraph's `messages` mode gives the same tokens (Studio uses it), but
+its handler walks the whole conversation at every node start to note which messages it has seen:
+a cost that grows with the session, paid on every step.
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def build_graph(
             context.model_name,
             [SystemMessage(system), *history],
             options,
-            on_chunk=runtime.stream_writer,
+            on_chunk=runtime.stream_writer if context.stream_tokens else None,
         )
         response = normalize_tool_calls(response, tool_names)
         response = guard_answer(response, state["remaining_steps"])

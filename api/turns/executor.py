@@ -177,6 +177,7 @@ class TurnExecutor:
                             user_id=request.user_id,
                             client=request.client,
                             timezone=request.timezone,
+                            stream_tokens=True,
                         ),
                         stream_mode=STREAM_MODES,
                         durability=self.durability,

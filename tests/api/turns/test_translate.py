@@ -9,6 +9,7 @@ from langchain_core.messages import HumanMessage
 from langchain_core.tools import ToolException, tool
 from langgraph.checkpoint.memory import InMemorySaver
 
+from agent.context import Context
 from agent.graph import EMPTY_ANSWER_REPLY, STEP_LIMIT_REPLY, compile_graph
 from api.stream.events import TextChunk, ToolOutput, ToolUse, TurnEvent
 from api.turns.executor import STREAM_MODES
@@ -40,6 +41,7 @@ async def translate(
     async for part in graph.astream(
         {"messages": [HumanMessage(query)]},
         {"configurable": {"thread_id": "t"}, "recursion_limit": 6},
+        context=Context(stream_tokens=True),
         stream_mode=STREAM_MODES,
         version="v2",
     ):
@@ -51,6 +53,26 @@ async def test_plain_answer_streams_token_by_token() -> None:
     events, _ = await translate(ScriptedChatModel(script=[text("Hello there, friend")]))
     assert [e.text for e in events if isinstance(e, TextChunk)] == ["Hello", " there,", " friend"]
     assert all(isinstance(e, TextChunk) for e in events)
+
+
+async def test_tokens_reach_the_custom_stream_only_when_the_run_asks() -> None:
+    # Studio streams tokens in LangGraph's messages mode: a custom copy would show each twice.
+    graph = compile_graph(
+        ScriptedChatModel(script=[text("Hi there")] * 2), [], checkpointer=InMemorySaver()
+    )
+    for asked in (False, True):
+        parts = [
+            part
+            async for part in graph.astream(
+                {"messages": [HumanMessage("hi")]},
+                {"configurable": {"thread_id": f"t-{asked}"}},
+                context=Context(stream_tokens=asked),
+                stream_mode=["custom"],
+                version="v2",
+            )
+        ]
+        assert bool(parts) == asked
+        assert all(part["type"] == "custom" for part in parts)
 
 
 async def test_a_model_that_does_not_stream_is_emitted_whole() -> None:
