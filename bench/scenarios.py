@@ -272,30 +272,31 @@ async def long_session(
     request_file = work_dir / "last-request.json"
     window: list[tuple[TurnTiming, dict[str, Any]]] = []
     reference: list[tuple[TurnTiming, dict[str, Any]]] = []
+    reference_kinds: list[TurnKind] = []
 
-    async def reference_turn(beside: LexClient, mark: int) -> None:
+    async def reference_turn(mark: int) -> None:
+        if alongside is None:
+            return
         reference_kind = every_fourth_tool(len(reference_kinds))
         reference_kinds.append(reference_kind)
-        timing = await beside.turn(f"new-at-{mark}", reference_kind)
+        timing = await alongside.turn(f"new-at-{mark}", reference_kind)
         if reference_kind == "plain" and timing.error is None:
             reference.append((timing, standin.last_request(request_file)))
 
-    reference_kinds: list[TurnKind] = []
     for n in range(turns):
         kind = every_fourth_tool(n)
         mark = next((m for m in marks if 0 <= m - (n + 1) < LONG_SESSION_WINDOW), None)
         if mark is not None and not window and not reference_kinds:
             standin.forget_requests()
-        beside = alongside if mark is not None else None
         reference_first = len(reference_kinds) % 2 == 1
-        if beside is not None and mark is not None and reference_first:
-            await reference_turn(beside, mark)
+        if mark is not None and reference_first:
+            await reference_turn(mark)
         timing = await lex.turn(session, kind)
         timings.append(timing)
         if mark is not None and kind == "plain" and timing.error is None:
             window.append((timing, standin.last_request(request_file)))
-        if beside is not None and mark is not None and not reference_first:
-            await reference_turn(beside, mark)
+        if mark is not None and not reference_first:
+            await reference_turn(mark)
         if n + 1 not in marks:
             continue
         own = await own_costs(replay, window)
