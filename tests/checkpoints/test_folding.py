@@ -33,13 +33,18 @@ def rows(database: Path, table: str) -> int:
         return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
+async def every_query_saved(saver: Any) -> tuple[Graph, dict[str, list[tuple[str | None, str]]]]:
+    """The graph on `saver` after one turn per query of `QUERIES`, and its turn ends."""
+    graph = build(saver)
+    for query in QUERIES:
+        await turn(graph, query)
+    return graph, await turn_ends(graph)
+
+
 async def test_folding_keeps_every_turn_end_and_the_window_step_by_step(tmp_path: Path) -> None:
     database = tmp_path / "lex.sqlite"
     async with open_checkpointer(database) as saver:
-        graph = build(saver)
-        for query in QUERIES:
-            await turn(graph, query)
-        before = await turn_ends(graph)
+        graph, before = await every_query_saved(saver)
         checkpoints_before = rows(database, "checkpoints")
 
         folded = await SqliteTurnFolder(saver, list(DELTA_CHANNELS)).fold(THREAD, 2, 10_000)
@@ -92,10 +97,7 @@ async def test_a_turn_with_a_branch_inside_is_left_alone(tmp_path: Path) -> None
 async def test_the_fold_after_a_turn_walks_back_only_just_past_the_window(tmp_path: Path) -> None:
     database = tmp_path / "lex.sqlite"
     async with open_checkpointer(database) as saver:
-        graph = build(saver)
-        for query in QUERIES:
-            await turn(graph, query)
-        before = await turn_ends(graph)
+        graph, before = await every_query_saved(saver)
         folder = SqliteTurnFolder(saver, list(DELTA_CHANNELS))
         foldable = len(QUERIES) - 2 - 1  # a window of 2; the first turn has no earlier end
 
