@@ -22,6 +22,7 @@ from langchain_groq import ChatGroq
 
 from agent.model_call import ModelFailed
 from agent.models.groq import ModelResolution, chat_options, resolve_model
+from agent.models.groq_requests import sending_messages_as_given
 from agent.models.offline.model import OfflineChatModel
 from api.settings import Settings
 from api.turns.failures import is_model_gone
@@ -82,7 +83,7 @@ def list_served_models(settings: Settings) -> tuple[str, ...] | None:
 def groq_model(settings: Settings, model_name: str) -> ChatGroq:
     """Returns a streaming ChatGroq client for `model_name` with the configured limits."""
     api_key = settings.groq_api_key.get_secret_value() if settings.groq_api_key else None
-    return ChatGroq(
+    model = ChatGroq(
         model=model_name,
         api_key=api_key,  # type: ignore[arg-type]
         base_url=settings.groq_api_base,
@@ -93,6 +94,7 @@ def groq_model(settings: Settings, model_name: str) -> ChatGroq:
         max_tokens=settings.model_max_tokens,
         **chat_options(model_name, reasoning_effort=settings.reasoning_effort),
     )
+    return sending_messages_as_given(model)
 
 
 def resolve_for(

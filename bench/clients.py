@@ -31,6 +31,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_groq import ChatGroq
 
+from agent.models.groq_requests import sending_messages_as_given
 from agent.prompts import build_system_prompt
 from agent.trimming import trim_for_model
 from api.cli.sse import SseLineParser
@@ -194,8 +195,11 @@ def bench_tools() -> list[BaseTool]:
 
 
 def floor_model(standin_url: str) -> BaseChatModel:
-    """ChatGroq configured as the service configures it, pointed at the stand-in."""
-    return ChatGroq(
+    """ChatGroq configured as the service configures it, pointed at the stand-in.
+
+    Its messages skip the Groq SDK's walk as the service's do (`sending_messages_as_given`).
+    """
+    model = ChatGroq(
         model=MODEL_NAME,
         api_key=BENCH_API_KEY,  # type: ignore[arg-type]
         base_url=standin_url,
@@ -203,6 +207,7 @@ def floor_model(standin_url: str) -> BaseChatModel:
         timeout=REQUEST_TIMEOUT_S,
         streaming=True,
     )
+    return sending_messages_as_given(model)
 
 
 @dataclass
@@ -302,12 +307,16 @@ class RequestReplay:
         return cls(client)
 
     async def seconds(self, body: dict[str, Any]) -> float:
-        """Time to the end of the streamed answer to `body`."""
-        known = {key: body[key] for key in ("model", "messages") if key in body}
-        extra = {key: value for key, value in body.items() if key not in known}
-        extra.pop("stream", None)
+        """Time to the end of the streamed answer to `body`.
+
+        Everything but the model travels in `extra_body`, the messages included, as the service
+        sends them: past the SDK's walk over the body (`agent.models.groq_requests`).
+        """
+        extra = {key: value for key, value in body.items() if key not in ("model", "stream")}
         started = time.perf_counter()
-        stream = await self.client.chat.completions.create(**known, stream=True, extra_body=extra)
+        stream = await self.client.chat.completions.create(
+            model=body["model"], messages=[], stream=True, extra_body=extra
+        )
         async for _ in stream:
             pass
         return time.perf_counter() - started

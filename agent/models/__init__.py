@@ -1,1 +1,1 @@
-"""Chat models Lex can answer with besides ChatGroq: the offline, rule-based model."""
+"""Chat models: which Groq model answers, how ChatGroq's requests are sent, the offline model."""

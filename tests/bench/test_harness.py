@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from langchain_core.messages import HumanMessage
+
 from bench import report
-from bench.clients import TurnKind, TurnTiming
+from bench.clients import FloorClient, RequestReplay, TurnKind, TurnTiming
 from bench.load import always, every_fourth_tool, percentile, run_load
 from bench.run import PROFILES, run_benchmark
+from tests.support.groq_standin import GroqStandIn
 
 
 def test_percentiles_are_nearest_rank() -> None:
@@ -119,6 +122,15 @@ def test_targets_are_checked_against_their_limits() -> None:
     assert (transcript["measured"], transcript["met"]) == (60.0, False)
     assert (first["measured"], first["met"]) == (4.0, True)
     assert (throughput["measured"], throughput["met"]) == (2.5, True)
+
+
+async def test_the_floor_replays_the_exact_request_it_is_given(groq_standin: GroqStandIn) -> None:
+    floor = FloorClient.create(groq_standin.base_url, context_tokens=None)
+    await floor.model.ainvoke([HumanMessage("What's the weather in Miami today?")])
+    (sent,) = groq_standin.bodies
+    await RequestReplay.create(groq_standin.base_url).seconds(dict(sent))
+    assert groq_standin.bodies == [sent, sent]
+    assert sent["tools"] and sent["messages"][0]["content"].startswith("What's the weather")
 
 
 def test_a_tiny_run_measures_everything_against_real_servers(tmp_path: Path) -> None:
