@@ -3,14 +3,20 @@
 LangGraph's delta reducer for messages (`_messages_delta_reducer`) builds an index of every saved
 message id on each call, so each step of a turn costs time in proportion to the session (half a
 millisecond per call at 2,500 messages, three or four calls per turn). Almost every step only
-appends messages with new ids; this reducer keeps the id set of the conversations it produced
-last, so appending checks the new ids against it, and hands anything else (a replaced or removed
-message, a raw dict, a message without id) to LangGraph's reducer, so the result is always the same.
+appends messages with new ids; this reducer keeps an index of the ids of the conversations it
+produced last, so appending checks the new ids against it, and hands anything else (a replaced or
+removed message, a raw dict, a message without id) to LangGraph's reducer, so the result is always
+the same.
 
-A conversation and the one appended to it share one id set, grown in place, so a step costs time in
-proportion to its new messages, not a copy of every id. A set may then also hold ids appended to
-another branch of the same conversation (a fork): an id found there only sends that merge to
-LangGraph's reducer, which gives the exact result; an id is never missing from a set.
+A conversation and the one appended to it share one index, grown in place: each id with the
+position it was appended at. An id counts as held by a conversation only if the conversation has
+that id at one of the id's positions, so one index serves every list built from the same start:
+a conversation and its longer successors, and two branches of a fork. This matters on every step:
+LangGraph applies a model step's writes twice, once to a copy of the channels so the conditional
+edge reads the new message, then for real, both times onto the same conversation. With a set of
+ids grown in place the second merge found the new id already "held" and went to LangGraph's
+reducer, re-indexing the whole history on every turn (3 ms at 3,000 messages). A position is
+checked against the conversation, so neither a longer successor nor another branch misleads it.
 
 Relies on `langgraph.graph.message._messages_delta_reducer` (private, experimental in langgraph
 1.2): the batch reducer LangGraph documents for `DeltaChannel`. If it moves, the import fails at
@@ -27,13 +33,15 @@ from langchain_core.messages import AnyMessage, BaseMessage, RemoveMessage
 from langgraph.graph.message import _messages_delta_reducer
 
 KEPT_INDEXES = 256
-"""Conversations whose id sets are kept: one per session stepping at about the same time."""
+"""Conversations whose indexes are kept: one per session stepping at about the same time."""
 
 _Key = tuple[int, int]
-_indexes: OrderedDict[_Key, tuple[list[AnyMessage], set[str]]] = OrderedDict()
+_Positions = dict[str, int | list[int]]
+"""Message id -> the position it was appended at (several when branches put it apart)."""
+_indexes: OrderedDict[_Key, tuple[list[AnyMessage], _Positions]] = OrderedDict()
 """By (length, `id()` of the last message) of a conversation this module returned: that list
-(which keeps its last message alive, so the id is not reused while kept) and its message ids (a
-superset: see above).
+(which keeps its last message alive, so the id is not reused while kept) and its index (shared:
+see above).
 LangGraph copies the list between steps, so a conversation is found by its content: a candidate
 counts only if it holds the very same messages (list equality tries identity first, so checking
 costs a pointer comparison per message, in C)."""
@@ -53,16 +61,39 @@ def _key(messages: list[AnyMessage]) -> _Key:
     return (len(messages), id(messages[-1]))
 
 
-def _ids_of(state: list[AnyMessage]) -> set[str] | None:
-    """The ids of `state`'s messages, or more; None when a message is not one with an id."""
+def _note(positions: _Positions, message_id: str, position: int) -> None:
+    known = positions.get(message_id)
+    if known is None:
+        positions[message_id] = position
+    elif isinstance(known, int):
+        if known != position:
+            positions[message_id] = [known, position]
+    elif position not in known:
+        known.append(position)
+
+
+def _positions_of(state: list[AnyMessage]) -> _Positions | None:
+    """The index of `state` (maybe shared); None when a message is not one with an id."""
     key = _key(state)
     kept = _indexes.get(key)
     if kept is not None and kept[0] == state:
         _indexes.move_to_end(key)
         return kept[1]
-    if not all(isinstance(m, BaseMessage) and m.id is not None for m in state):
-        return None
-    return {str(m.id) for m in state}
+    positions: _Positions = {}
+    for position, message in enumerate(state):
+        if not isinstance(message, BaseMessage) or message.id is None:
+            return None
+        _note(positions, message.id, position)
+    return positions
+
+
+def _holds(state: list[AnyMessage], positions: _Positions, message_id: str) -> bool:
+    """Whether `state` has a message with this id (`positions` is `state`'s index)."""
+    known = positions.get(message_id)
+    if known is None:
+        return False
+    candidates = (known,) if isinstance(known, int) else known
+    return any(p < len(state) and state[p].id == message_id for p in candidates)
 
 
 def merge_messages(state: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMessage]:
@@ -76,22 +107,23 @@ def merge_messages(state: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMe
         A new list; `state` is not changed.
     """
     new = _flatten(writes)
-    ids = _ids_of(state) if state else set()
+    positions = _positions_of(state) if state else {}
     appendable = (
-        ids is not None
+        positions is not None
         and all(
             isinstance(m, BaseMessage) and not isinstance(m, RemoveMessage) and m.id is not None
             for m in new
         )
         and len({m.id for m in new}) == len(new)
-        and not any(m.id in ids for m in new)
+        and not any(_holds(state, positions, m.id) for m in new)
     )
-    if not appendable or ids is None:
+    if not appendable or positions is None:
         return _messages_delta_reducer(state, list(writes))
     merged: list[AnyMessage] = [*state, *new]
     if merged:
-        ids.update(str(m.id) for m in new)
-        _indexes[_key(merged)] = (merged, ids)
+        for position, message in enumerate(new, start=len(state)):
+            _note(positions, str(message.id), position)
+        _indexes[_key(merged)] = (merged, positions)
     while len(_indexes) > KEPT_INDEXES:
         _indexes.popitem(last=False)
     return merged

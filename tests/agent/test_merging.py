@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
+import pytest
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
 from langgraph.graph.message import _messages_delta_reducer
 
+from agent import merging
 from agent.merging import merge_messages
 
 
@@ -67,3 +70,38 @@ def test_appending_on_two_branches_of_one_conversation_matches_the_reducer() -> 
     # Replacing a message still replaces it, on either branch.
     replaced = merge_messages(first, [[AIMessage("edited", id="m2")]])
     assert view(replaced) == view(_messages_delta_reducer(first, [[AIMessage("edited", id="m2")]]))
+
+
+def test_a_step_applied_twice_and_replayed_never_reindexes_the_conversation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reindexed: list[int] = []
+
+    def counted(state: list[AnyMessage], writes: list[Any]) -> list[AnyMessage]:
+        reindexed.append(len(state))
+        return _messages_delta_reducer(state, writes)
+
+    start = merge_messages([], [[HumanMessage(f"m{n}", id=f"m{n}") for n in range(50)]])
+    monkeypatch.setattr(merging, "_messages_delta_reducer", counted)
+    question = HumanMessage("q", id="q")
+    asked = merge_messages(list(start), [[question]])
+    answer = AIMessage("a", id="a")
+    # LangGraph applies a step's writes to a copy of the channels for the conditional edge, then
+    # for real: twice onto the same conversation (each time a copy of the list).
+    seen_by_the_edge = merge_messages(list(asked), [answer])
+    saved = merge_messages(list(asked), [answer])
+    # The next turn rebuilds the saved conversation from the turn's start and its writes.
+    rebuilt = merge_messages(list(start), [[question], answer])
+    assert reindexed == []
+    expected = [*view(start), ("q", "human", "q"), ("a", "ai", "a")]
+    assert view(seen_by_the_edge) == view(saved) == view(rebuilt) == expected
+
+
+def test_an_id_appended_at_two_depths_on_two_branches_is_found_on_each() -> None:
+    start = merge_messages([], [[HumanMessage(f"m{n}", id=f"m{n}") for n in range(5)]])
+    shallow = merge_messages(start, [[AIMessage("x early", id="x")]])
+    detour = merge_messages(start, [[HumanMessage("y", id="y")]])
+    deep = merge_messages(detour, [[AIMessage("x late", id="x")]])
+    for branch in (shallow, deep, detour, start):
+        writes = [[AIMessage("x again", id="x")]]
+        assert view(merge_messages(branch, writes)) == view(_messages_delta_reducer(branch, writes))
