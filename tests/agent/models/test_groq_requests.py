@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import copy
+import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Required, TypedDict, get_args, get_origin
 
+import groq
+import httpx
 import pytest
-from groq._utils import maybe_transform
-from groq.types.chat import completion_create_params
+from groq._utils import PropertyInfo, maybe_transform
+from groq.types.chat import ChatCompletionSystemMessageParam
+from groq.types.chat.completion_create_params import CompletionCreateParams
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
@@ -17,7 +22,9 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.tools import tool
+from langchain_groq import ChatGroq
 from langchain_groq.chat_models import _convert_message_to_dict
+from typing_extensions import get_type_hints, is_typeddict
 
 from agent.models.groq_requests import (
     AsyncMessagesAsGiven,
@@ -65,17 +72,69 @@ def get_weather(city: str, days: int = 1) -> str:
     return f"Sunny in {city} for {days} days"
 
 
-def test_the_sdk_walk_leaves_every_kind_of_message_chatgroq_sends_unchanged() -> None:
-    # The premise of sending messages as given: the walk they skip would not change them. An SDK
-    # release that renames a key of some message fails here, not in production.
+def annotations_the_walk_acts_on(annotation: Any, seen: set[int] | None = None) -> list[str]:
+    """Every `PropertyInfo` (an alias or a format) anywhere under a type, as text."""
+    seen = set() if seen is None else seen
+    if id(annotation) in seen:
+        return []
+    seen.add(id(annotation))
+    found: list[str] = []
+    if get_origin(annotation) is Annotated:
+        found += [repr(m) for m in annotation.__metadata__ if isinstance(m, PropertyInfo)]
+    if is_typeddict(annotation):
+        for field in get_type_hints(annotation, include_extras=True).values():
+            found += annotations_the_walk_acts_on(field, seen)
+    for argument in get_args(annotation):
+        found += annotations_the_walk_acts_on(argument, seen)
+    return found
+
+
+class _Aliased(TypedDict):
+    tool_call_id: Annotated[str, PropertyInfo(alias="toolCallId")]
+
+
+def test_no_type_under_a_requests_messages_has_anything_the_walk_would_change() -> None:
+    # The premise of sending messages as given, for every kind of message the SDK knows: an SDK
+    # release that aliases or formats a message key fails here, not in production.
+    messages = get_type_hints(CompletionCreateParams, include_extras=True)["messages"]
+    assert annotations_the_walk_acts_on(messages) == []
+    # The search itself finds such an annotation however deep it is.
+    nested = Required[Iterable[ChatCompletionSystemMessageParam | _Aliased]]
+    assert annotations_the_walk_acts_on(nested) != []
+
+
+def test_the_sdk_walk_leaves_the_messages_chatgroq_builds_unchanged() -> None:
     messages = [_convert_message_to_dict(message) for message in CONVERSATION]
     sent = copy.deepcopy(messages)
     walked = maybe_transform(
-        {"model": "llama-3.3-70b-versatile", "messages": messages},
-        completion_create_params.CompletionCreateParams,
+        {"model": "llama-3.3-70b-versatile", "messages": messages}, CompletionCreateParams
     )
     assert walked["messages"] == sent
     assert messages == sent
+
+
+def test_the_request_bytes_are_the_same_on_the_wire() -> None:
+    bodies: list[bytes] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        no_wait = {"retry-after-ms": "1"}
+        return httpx.Response(500, json={"error": {"message": "recorded"}}, headers=no_wait)
+
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    options: dict[str, Any] = {"base_url": "http://groq.test", "http_client": http}
+    as_given = sending_messages_as_given(chat_groq_at(max_retries=1, **options))
+    plain = chat_groq_at(max_retries=0, **options)
+    for model in (as_given, plain):
+        with pytest.raises(groq.InternalServerError):
+            model.bind_tools([get_weather]).invoke(CONVERSATION)
+    first, retried, walked = bodies
+    assert first == retried == walked  # the retry sends the whole request again
+    assert json.loads(first)["messages"][3]["tool_call_id"] == "call_1"
+
+
+def chat_groq_at(**options: Any) -> ChatGroq:
+    return ChatGroq(model="llama-3.3-70b-versatile", api_key=TEST_API_KEY, **options)
 
 
 def test_the_service_model_sends_the_same_request_as_plain_chatgroq(
