@@ -17,6 +17,9 @@ edge reads the new message, then for real, both times onto the same conversation
 ids grown in place the second merge found the new id already "held" and went to LangGraph's
 reducer, re-indexing the whole history on every turn (3 ms at 3,000 messages). A position is
 checked against the conversation, so neither a longer successor nor another branch misleads it.
+Two assumptions, both LangGraph's way: a merged message's id never changes in place (LangGraph only
+gives an id to a message that has none, before it is merged), and merges run on one thread (the
+event loop's; the index is not locked).
 
 Relies on `langgraph.graph.message._messages_delta_reducer` (private, experimental in langgraph
 1.2): the batch reducer LangGraph documents for `DeltaChannel`. If it moves, the import fails at
@@ -83,7 +86,7 @@ def _positions_of(state: list[AnyMessage]) -> _Positions | None:
     for position, message in enumerate(state):
         if not isinstance(message, BaseMessage) or message.id is None:
             return None
-        _note(positions, message.id, position)
+        _note(positions, str(message.id), position)
     return positions
 
 
@@ -123,7 +126,9 @@ def merge_messages(state: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMe
     if merged:
         for position, message in enumerate(new, start=len(state)):
             _note(positions, str(message.id), position)
-        _indexes[_key(merged)] = (merged, positions)
+        key = _key(merged)
+        _indexes[key] = (merged, positions)
+        _indexes.move_to_end(key)  # the same conversation merged again is the newest too
     while len(_indexes) > KEPT_INDEXES:
         _indexes.popitem(last=False)
     return merged

@@ -105,3 +105,33 @@ def test_an_id_appended_at_two_depths_on_two_branches_is_found_on_each() -> None
     for branch in (shallow, deep, detour, start):
         writes = [[AIMessage("x again", id="x")]]
         assert view(merge_messages(branch, writes)) == view(_messages_delta_reducer(branch, writes))
+
+
+def test_merging_matches_the_reducer_across_forks_repeats_and_stale_lists() -> None:
+    rng = random.Random(11)
+    conversations: list[tuple[list[AnyMessage], list[AnyMessage]]] = [([], [])]
+    ids = [f"id-{n}" for n in range(60)]
+    for step in range(1500):
+        fast, reference = rng.choice(conversations)  # a fork, a stale list or the newest one
+        if rng.random() < 0.5:
+            fast = list(fast)  # LangGraph copies the list between steps
+        writes: list[object] = []
+        for _ in range(rng.randint(1, 2)):
+            roll = rng.random()
+            if roll < 0.85:
+                # Mostly new ids, sometimes one another branch (or this one) already holds.
+                message_id = ids[step % len(ids)] if roll < 0.6 else rng.choice(ids)
+                writes.append([AIMessage(f"s{step}", id=f"{message_id}-{step // 7}")])
+            elif roll < 0.95 and reference:
+                writes.append([RemoveMessage(id=str(rng.choice(reference).id))])
+            else:
+                writes.append(HumanMessage(f"h{step}", id=rng.choice(ids)))
+        merged = merge_messages(fast, writes)
+        expected = _messages_delta_reducer(reference, writes)
+        assert view(merged) == view(expected), step
+        if rng.random() < 0.3:
+            # The same writes again onto the same conversation (the conditional edge's read).
+            assert view(merge_messages(list(fast), writes)) == view(expected), step
+        conversations.append((merged, expected))
+        if len(conversations) > 40:
+            conversations.pop(rng.randrange(len(conversations)))
