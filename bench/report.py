@@ -171,6 +171,16 @@ def target_checks(results: dict[str, Any]) -> list[dict[str, Any]]:
                     1.2,
                 )
             )
+        same = long.get("same_server") or {}
+        if same.get("long_own_p50_ms") and same.get("new_own_p50_ms"):
+            checks.append(
+                check(
+                    f"Lex's own cost after turn {last['turn']} / a new session on the same "
+                    "server, turn for turn (<= 1.2x)",
+                    same["long_own_p50_ms"] / same["new_own_p50_ms"],
+                    1.2,
+                )
+            )
         if last.get("own_p50_ms") and last.get("reference_own_p50_ms"):
             checks.append(
                 check(
@@ -263,6 +273,13 @@ def render(results: dict[str, Any]) -> str:
             parts.append(
                 f"listings at turn {long['turns']}: checkpoints?limit=100 "
                 f"{listing['checkpoints_ms']} ms, transcript {listing['transcript_ms']} ms"
+            )
+        same = long.get("same_server")
+        if same:
+            parts.append(
+                f"then {same['turns']} plain turns each, interleaved on the same server: "
+                f"Lex own {same['long_own_p50_ms']} ms for the long session, "
+                f"{same['new_own_p50_ms']} ms for a new session"
             )
     if results.get("memory"):
         parts += ["", "4-5. Server memory", memory_table(results["memory"])]

@@ -40,12 +40,14 @@ from bench.processes import (
 )
 from bench.scale_out import scale_out_rows
 from bench.scenarios import (
+    LONG_SESSION_WINDOW,
     RssWatch,
     http_client,
     long_session,
     memory_soak,
     overhead_phase,
     phase_row,
+    same_server_costs,
     warm_up,
 )
 
@@ -323,6 +325,13 @@ async def long_session_phase(run: Run, standin: StandIn, lex_env: dict[str, str]
                 marks=run.profile.long_marks,
                 alongside=beside,
             )
+            same_server = await same_server_costs(
+                client,
+                standin,
+                RequestReplay.create(standin.base_url),
+                run.work_dir,
+                turns=min(LONG_SESSION_WINDOW, run.profile.long_turns),
+            )
         run.long = {
             "turns": run.profile.long_turns,
             "errors": sum(1 for t in timings if t.error is not None),
@@ -335,6 +344,7 @@ async def long_session_phase(run: Run, standin: StandIn, lex_env: dict[str, str]
                 for m in marks
             ],
             "listing_ms": asdict(listing),
+            "same_server": asdict(same_server),
             "end_ms_per_turn": [round(t.end_s * 1000, 1) for t in timings],
         }
     finally:

@@ -2,6 +2,7 @@
 
 - `overhead_phase`: one target at one concurrency, for one kind of turn (the floor is a target);
 - `long_session`: one session of hundreds of turns: latency and database size as it grows;
+- `same_server_costs`: then that session and a new one on its server, turn for turn;
 - `memory_soak`: many turns over many sessions while the server's memory is sampled.
 """
 
@@ -190,6 +191,24 @@ class LongSessionMark:
 
 
 @dataclass(frozen=True)
+class SameServerCosts:
+    """Lex's own cost, after the long session's last turn, of it and of a new session beside it.
+
+    Both run on the long session's server, turn for turn, so the process, its heap and its
+    database are the same: what differs is the session's length alone.
+
+    Attributes:
+        turns: Plain turns measured on each session.
+        long_own_p50_ms: The long session's own cost (end minus its floor), median.
+        new_own_p50_ms: A new session's own cost over its first turns, median.
+    """
+
+    turns: int
+    long_own_p50_ms: float | None
+    new_own_p50_ms: float | None
+
+
+@dataclass(frozen=True)
 class ListingTimes:
     """Median times of the session reads after the long session, in milliseconds.
 
@@ -324,6 +343,32 @@ async def long_session(
     listing = await listing_times(lex, session_id)
     logger.info("long session listings: %s", listing)
     return found, timings, listing
+
+
+async def same_server_costs(
+    lex: LexClient, standin: StandIn, replay: RequestReplay, work_dir: Path, *, turns: int
+) -> SameServerCosts:
+    """`turns` plain turns of the long session and of a new session on its server, interleaved.
+
+    Run after the long session's last mark, so the new session's bytes never count as the long
+    session's. The order alternates, so the work a server does after a turn's `end` falls as
+    often on either session.
+    """
+    request_file = work_dir / "last-request.json"
+    sessions = ("long", "new-beside-the-long-one")
+    measured: dict[str, list[tuple[TurnTiming, dict[str, Any]]]] = {s: [] for s in sessions}
+    for n in range(turns):
+        for session in sessions if n % 2 == 0 else reversed(sessions):
+            timing = await lex.turn(session, "plain")
+            if timing.error is None:
+                measured[session].append((timing, standin.last_request(request_file)))
+    standin.forget_requests()
+    long_own, new_own = [await own_costs(replay, measured[s]) for s in sessions]
+    return SameServerCosts(
+        turns=turns,
+        long_own_p50_ms=median_ms([o for o, _ in long_own]),
+        new_own_p50_ms=median_ms([o for o, _ in new_own]),
+    )
 
 
 async def memory_soak(

@@ -98,6 +98,7 @@ def test_targets_are_checked_against_their_limits() -> None:
                 },
             ],
             "listing_ms": {"checkpoints_ms": 12.5, "transcript_ms": 60.0},
+            "same_server": {"turns": 10, "long_own_p50_ms": 11.0, "new_own_p50_ms": 10.0},
         },
         "overhead": [
             overhead_row("lex", 1.0, concurrency=1, overhead_first_chunk_p50_ms=4.0),
@@ -111,6 +112,7 @@ def test_targets_are_checked_against_their_limits() -> None:
         c for name, c in checks.items() if name.startswith("Lex's own cost, turn 1000 / turn")
     )
     alongside = next(c for name, c in checks.items() if "new server alongside" in name)
+    same_server = next(c for name, c in checks.items() if "on the same server" in name)
     listed = next(c for name, c in checks.items() if "checkpoints?limit=100" in name)
     transcript = next(c for name, c in checks.items() if "(transcript)" in name)
     first = next(c for name, c in checks.items() if name.startswith("first chunk"))
@@ -118,6 +120,7 @@ def test_targets_are_checked_against_their_limits() -> None:
     assert (storage["measured"], storage["met"]) == (1100, False)
     assert (flat["measured"], flat["met"]) == (1.5, False)
     assert (alongside["measured"], alongside["met"]) == (1.2, True)
+    assert (same_server["measured"], same_server["met"]) == (1.1, True)
     assert (listed["measured"], listed["met"]) == (12.5, True)
     assert (transcript["measured"], transcript["met"]) == (60.0, False)
     assert (first["measured"], first["met"]) == (4.0, True)
@@ -159,6 +162,8 @@ def test_a_tiny_run_measures_everything_against_real_servers(tmp_path: Path) -> 
     assert all(m["reference_own_p50_ms"] is not None for m in marks)
     assert results["long_session"]["errors"] == 0
     assert results["long_session"]["listing_ms"]["checkpoints_ms"] > 0
+    same_server = results["long_session"]["same_server"]
+    assert same_server["long_own_p50_ms"] is not None and same_server["new_own_p50_ms"] is not None
 
     soak = next(m for m in results["memory"] if "sessions" in m["load"])
     assert soak["errors"] == 0 and soak["peak_rss_bytes"] > 10 * 2**20
