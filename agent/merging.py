@@ -1,12 +1,11 @@
 """Merges a step's new messages into the conversation without re-indexing the whole history.
 
 LangGraph's delta reducer for messages (`_messages_delta_reducer`) builds an index of every saved
-message id on each call, so each step of a turn costs time in proportion to the session (half a
-millisecond per call at 2,500 messages, three or four calls per turn). Almost every step only
-appends messages with new ids; this reducer keeps an index of the ids of the conversations it
-produced last, so appending checks the new ids against it, and hands anything else (a replaced or
-removed message, a raw dict, a message without id) to LangGraph's reducer, so the result is always
-the same.
+message id on each call, so each step of a turn costs time in proportion to the session (three or
+four calls per turn). Almost every step only appends messages with new ids; this reducer keeps an
+index of the ids of the conversations it produced last, so appending checks the new ids against
+it, and hands anything else (a replaced or removed message, a raw dict, a message without id) to
+LangGraph's reducer, so the result is always the same.
 
 A conversation and the one appended to it share one index, grown in place: each id with the
 position it was appended at. An id counts as held by a conversation only if the conversation has
@@ -15,7 +14,8 @@ a conversation and its longer successors, and two branches of a fork. This matte
 LangGraph applies a model step's writes twice, once to a copy of the channels so the conditional
 edge reads the new message, then for real, both times onto the same conversation. With a set of
 ids grown in place the second merge found the new id already "held" and went to LangGraph's
-reducer, re-indexing the whole history on every turn (3 ms at 3,000 messages). A position is
+reducer, re-indexing the whole history on every turn: a turn of a 1,000-turn session then ended
+5.3 ms after a new session's on the same server, 0.8 ms once both merges append. A position is
 checked against the conversation, so neither a longer successor nor another branch misleads it.
 Two assumptions, both LangGraph's way: a merged message's id never changes in place (LangGraph only
 gives an id to a message that has none, before it is merged), and merges run on one thread (the

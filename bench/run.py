@@ -40,7 +40,7 @@ from bench.processes import (
 )
 from bench.scale_out import scale_out_rows
 from bench.scenarios import (
-    LONG_SESSION_WINDOW,
+    SAME_SERVER_TURNS,
     RssWatch,
     http_client,
     long_session,
@@ -315,10 +315,11 @@ async def long_session_phase(run: Run, standin: StandIn, lex_env: dict[str, str]
             client = LexClient(http, lex.base_url, "bench")
             beside = LexClient(http, reference.base_url, "bench")
             await warm_up(beside, "reference")
+            replay = RequestReplay.create(standin.base_url)
             marks, timings, listing = await long_session(
                 client,
                 standin,
-                RequestReplay.create(standin.base_url),
+                replay,
                 database,
                 run.work_dir,
                 turns=run.profile.long_turns,
@@ -328,9 +329,9 @@ async def long_session_phase(run: Run, standin: StandIn, lex_env: dict[str, str]
             same_server = await same_server_costs(
                 client,
                 standin,
-                RequestReplay.create(standin.base_url),
+                replay,
                 run.work_dir,
-                turns=min(LONG_SESSION_WINDOW, run.profile.long_turns),
+                turns=min(SAME_SERVER_TURNS, run.profile.long_turns),
             )
         run.long = {
             "turns": run.profile.long_turns,

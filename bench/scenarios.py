@@ -140,6 +140,8 @@ LONG_SESSION_WINDOW = 10
 """Turns before each mark whose plain turns are measured."""
 FLOOR_REPLAYS = 3
 """Times each plain turn's model request is sent again; the fastest is its floor."""
+SAME_SERVER_TURNS = 30
+"""Plain turns of each session in the same-server comparison (about 3 s in all)."""
 LISTING_SAMPLES = 7
 """Timed reads of each listing after the long session; the median is kept."""
 CHECKPOINTS_LISTED = 100
@@ -194,16 +196,19 @@ class LongSessionMark:
 class SameServerCosts:
     """Lex's own cost, after the long session's last turn, of it and of a new session beside it.
 
-    Both run on the long session's server, turn for turn, so the process, its heap and its
-    database are the same: what differs is the session's length alone.
+    Both run on the long session's server, their turns interleaved, so the process, its heap and
+    its database are the same: what differs is the turn itself. The work the server does after a
+    turn's `end` (the long session's fold) falls as often on either session's next turn.
 
     Attributes:
-        turns: Plain turns measured on each session.
+        turns: Plain turns asked of each session.
+        errors: Turns of either session that failed (left out of the medians).
         long_own_p50_ms: The long session's own cost (end minus its floor), median.
-        new_own_p50_ms: A new session's own cost over its first turns, median.
+        new_own_p50_ms: New sessions' own cost over their first ten turns, median.
     """
 
     turns: int
+    errors: int
     long_own_p50_ms: float | None
     new_own_p50_ms: float | None
 
@@ -348,24 +353,30 @@ async def long_session(
 async def same_server_costs(
     lex: LexClient, standin: StandIn, replay: RequestReplay, work_dir: Path, *, turns: int
 ) -> SameServerCosts:
-    """`turns` plain turns of the long session and of a new session on its server, interleaved.
+    """`turns` plain turns of the long session and of new sessions on its server, interleaved.
 
     Run after the long session's last mark, so the new session's bytes never count as the long
-    session's. The order alternates, so the work a server does after a turn's `end` falls as
-    often on either session.
+    session's. The order alternates (long, new, new, long, ...), so the work a server does after a
+    turn's `end` falls as often on either session.
     """
     request_file = work_dir / "last-request.json"
-    sessions = ("long", "new-beside-the-long-one")
-    measured: dict[str, list[tuple[TurnTiming, dict[str, Any]]]] = {s: [] for s in sessions}
+    measured: dict[str, list[tuple[TurnTiming, dict[str, Any]]]] = {"long": [], "new": []}
+    errors = 0
+    standin.forget_requests()
     for n in range(turns):
-        for session in sessions if n % 2 == 0 else reversed(sessions):
+        # A new session every ten turns: the first turns of a session, as at the first mark.
+        pair = [("long", "long"), ("new", f"new-beside-the-long-one-{n // LONG_SESSION_WINDOW}")]
+        for side, session in pair if n % 2 == 0 else reversed(pair):
             timing = await lex.turn(session, "plain")
             if timing.error is None:
-                measured[session].append((timing, standin.last_request(request_file)))
+                measured[side].append((timing, standin.last_request(request_file)))
+            else:
+                errors += 1
+    long_own, new_own = [await own_costs(replay, measured[side]) for side in ("long", "new")]
     standin.forget_requests()
-    long_own, new_own = [await own_costs(replay, measured[s]) for s in sessions]
     return SameServerCosts(
         turns=turns,
+        errors=errors,
         long_own_p50_ms=median_ms([o for o, _ in long_own]),
         new_own_p50_ms=median_ms([o for o, _ in new_own]),
     )

@@ -98,7 +98,12 @@ def test_targets_are_checked_against_their_limits() -> None:
                 },
             ],
             "listing_ms": {"checkpoints_ms": 12.5, "transcript_ms": 60.0},
-            "same_server": {"turns": 10, "long_own_p50_ms": 11.0, "new_own_p50_ms": 10.0},
+            "same_server": {
+                "turns": 10,
+                "errors": 0,
+                "long_own_p50_ms": 11.0,
+                "new_own_p50_ms": 10.0,
+            },
         },
         "overhead": [
             overhead_row("lex", 1.0, concurrency=1, overhead_first_chunk_p50_ms=4.0),
@@ -164,6 +169,7 @@ def test_a_tiny_run_measures_everything_against_real_servers(tmp_path: Path) -> 
     assert results["long_session"]["listing_ms"]["checkpoints_ms"] > 0
     same_server = results["long_session"]["same_server"]
     assert same_server["long_own_p50_ms"] is not None and same_server["new_own_p50_ms"] is not None
+    assert same_server["errors"] == 0
 
     soak = next(m for m in results["memory"] if "sessions" in m["load"])
     assert soak["errors"] == 0 and soak["peak_rss_bytes"] > 10 * 2**20
