@@ -20,6 +20,7 @@ from langgraph.graph.state import CompiledStateGraph
 import api.routes.sessions as sessions_routes
 from agent.graph import compile_graph
 from api.errors import ApiError
+from api.schemas.sessions import SessionDetail
 from api.sessions.history import (
     checkpoint_id_of,
     checkpoint_infos,
@@ -187,6 +188,11 @@ def test_transcript_has_messages_tool_calls_results_and_times(lex_server: Server
     assert messages[11]["text"] == "We have no dealership in Paris."
     times = [m["created_at"] for m in messages]
     assert all(times) and times == sorted(times)
+    # Serialized from plain data, the body is byte for byte what the documented model gives.
+    assert (
+        response.content
+        == SessionDetail.model_validate_json(response.content).model_dump_json().encode()
+    )
 
 
 @on_every_engine
